@@ -1,0 +1,59 @@
+"""The one place that turns service errors into API responses.
+
+Every 4xx body has `detail` (a sentence for people) and `code` (stable, for
+programs).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from training.preprocessing import ImageRejected
+
+IMAGE_ERROR_STATUS = {
+    "image_too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    "unsupported_format": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+}
+
+
+def _first_message(detail) -> tuple[str, str]:
+    """Flatten DRF's nested error detail into one sentence and one code."""
+    if isinstance(detail, dict):
+        field, value = next(iter(detail.items()))
+        message, code = _first_message(value)
+        prefix = "" if field in ("non_field_errors", "detail") else f"{field}: "
+        return prefix + message, code
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail), getattr(detail, "code", "invalid")
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ImageRejected):
+        body = {"detail": str(exc), "code": exc.code}
+        if getattr(exc, "index", None) is not None:
+            body["index"] = exc.index
+        return Response(body, status=IMAGE_ERROR_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST))
+    if isinstance(exc, ValidationError):
+        message = exc.messages[0] if exc.messages else "Invalid input."
+        code = getattr(exc, "code", None) or "invalid"
+        return Response({"detail": message, "code": code}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, (ObjectDoesNotExist, Http404)):
+        exc = exceptions.NotFound("Not found.")
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.APIException):
+        if isinstance(exc.detail, (dict, list)):
+            message, code = _first_message(exc.detail)
+        else:
+            message, code = str(exc.detail), exc.detail.code if hasattr(exc.detail, "code") else exc.default_code
+        response.data = {"detail": message, "code": code}
+        if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
+            response.data["fields"] = exc.detail
+    return response

@@ -1,0 +1,188 @@
+"""Submissions, their predictions and corrections, and the model versions."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def submission_upload_path(instance: Submission, filename: str) -> str:
+    """Store originals under a random name: user file names are never trusted."""
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    suffix = suffix if suffix.isalnum() and len(suffix) <= 5 else "bin"
+    return f"submissions/{instance.created_at:%Y/%m/%d}/{uuid.uuid4().hex}.{suffix}"
+
+
+def model_artifact_path(instance: ModelVersion, filename: str) -> str:
+    return f"models/v{instance.number}-{uuid.uuid4().hex[:8]}.keras"
+
+
+class ModelVersion(models.Model):
+    """One trained model file and what is known about it."""
+
+    class State(models.TextChoices):
+        CANDIDATE = "candidate", "Candidate"
+        ACTIVE = "active", "Active"
+        REJECTED = "rejected", "Rejected"
+        RETIRED = "retired", "Retired"
+
+    number = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=100, blank=True)
+    artifact = models.FileField(upload_to=model_artifact_path, max_length=255)
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.CANDIDATE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    mnist_accuracy = models.FloatField(null=True, blank=True, help_text="Accuracy on the 10,000 MNIST test images.")
+    holdout_accuracy = models.FloatField(
+        null=True, blank=True, help_text="Accuracy on held-out corrections it never trained on."
+    )
+    metrics = models.JSONField(default=dict, blank=True)
+    training_counts = models.JSONField(default=dict, blank=True)
+    gate_passed = models.BooleanField(null=True, blank=True)
+    gate_reason = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["state"], condition=Q(state="active"), name="one_active_model_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.number}" + (f" ({self.name})" if self.name else "")
+
+
+class Submission(models.Model):
+    """One digit image sent by a person, with the model's answer once it has one."""
+
+    class Source(models.TextChoices):
+        CANVAS = "canvas", "Canvas"
+        UPLOAD = "upload", "Upload"
+        API = "api", "API"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    image = models.FileField(upload_to=submission_upload_path, max_length=255)
+    image_content_type = models.CharField(max_length=40, blank=True)
+    pixels = models.BinaryField(max_length=784, help_text="The normalized 28x28 model input, row by row.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # The prediction, filled in once by whoever predicts (web process or worker).
+    predicted_digit = models.PositiveSmallIntegerField(null=True, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    probabilities = models.JSONField(null=True, blank=True)
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions"
+    )
+    inference_ms = models.FloatField(null=True, blank=True)
+    predicted_at = models.DateTimeField(null=True, blank=True)
+    # Mirrors whether a Correction exists, so lists filter without a join.
+    is_corrected = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="submission_owner_created"),
+            models.Index(fields=["owner", "is_corrected", "-created_at"], name="submission_owner_corrected"),
+            models.Index(fields=["owner", "predicted_digit", "-created_at"], name="submission_owner_digit"),
+            models.Index(fields=["status", "created_at"], name="submission_status_created"),
+            models.Index(fields=["is_corrected", "confidence"], name="submission_corrected_conf"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(predicted_digit__isnull=True) | Q(predicted_digit__lte=9), name="predicted_digit_0_9"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Submission {self.pk} by {self.owner_id}"
+
+
+class Correction(models.Model):
+    """The true label a person gave for their submission.
+
+    One current correction per submission: changing it rewrites the label,
+    sends it back to review, and appends the old label to `history`.
+    """
+
+    class Review(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        ACCEPTED = "accepted", "Accepted for training"
+        REJECTED = "rejected", "Rejected"
+
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="correction")
+    label = models.PositiveSmallIntegerField()
+    review_state = models.CharField(max_length=10, choices=Review.choices, default=Review.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    trained_in = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="trained_corrections",
+        help_text="The first model version that trained on this correction.",
+    )
+    history = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["review_state", "updated_at"], name="correction_review_updated")]
+        constraints = [models.CheckConstraint(condition=Q(label__lte=9), name="correction_label_0_9")]
+
+    def __str__(self) -> str:
+        return f"{self.label} for submission {self.submission_id}"
+
+
+class RetrainJob(models.Model):
+    """One retraining run: who asked, how far it got, and what it produced."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    # Set while queued or running; the unique constraint keeps one job in flight.
+    in_flight = models.BooleanField(null=True, default=True)
+    trigger = models.CharField(max_length=20, default="manual")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    stage = models.CharField(max_length=40, blank=True)
+    progress = models.JSONField(default=dict, blank=True)
+    log = models.TextField(blank=True)
+    result_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="retrain_jobs"
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["in_flight"], name="one_retrain_in_flight"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Retrain job {self.pk} ({self.state})"

@@ -1,0 +1,123 @@
+"""Reads: every query the pages, the API, the admin and the tasks make."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, F, Q, QuerySet
+
+from recognizer.models import Correction, ModelVersion, Submission
+
+
+def model_version_active() -> ModelVersion:
+    """Return the active model version; raise ModelVersion.DoesNotExist if none."""
+    return ModelVersion.objects.get(state=ModelVersion.State.ACTIVE)
+
+
+def model_version_list() -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.select_related("parent").order_by("-number")
+
+
+def submission_list(
+    *,
+    user: AbstractBaseUser,
+    predicted_digit: int | None = None,
+    corrected: bool | None = None,
+    source: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    owner_id: int | None = None,
+) -> QuerySet[Submission]:
+    """Return the submissions `user` may see, newest first, filtered.
+
+    Staff see everyone's and may narrow to one owner; others see their own.
+    """
+    queryset = Submission.objects.select_related("correction", "model_version").defer("pixels")
+    if user.is_staff:
+        if owner_id is not None:
+            queryset = queryset.filter(owner_id=owner_id)
+    else:
+        queryset = queryset.filter(owner=user)
+    if predicted_digit is not None:
+        queryset = queryset.filter(predicted_digit=predicted_digit)
+    if corrected is not None:
+        queryset = queryset.filter(is_corrected=corrected)
+    if source:
+        queryset = queryset.filter(source=source)
+    if created_after:
+        queryset = queryset.filter(created_at__gte=created_after)
+    if created_before:
+        queryset = queryset.filter(created_at__lt=created_before)
+    return queryset.order_by("-created_at", "-id")
+
+
+def submission_get(*, user: AbstractBaseUser, submission_id: int, for_update: bool = False) -> Submission:
+    """Return one submission `user` owns; raise Submission.DoesNotExist otherwise.
+
+    Someone else's submission is reported as missing, not forbidden, so ids
+    reveal nothing. Staff may read any, but change only their own here.
+    """
+    queryset = Submission.objects.select_related("correction", "model_version")
+    if not (user.is_staff and not for_update):
+        queryset = queryset.filter(owner=user)
+    return queryset.get(pk=submission_id)
+
+
+def submission_wait(*, submission_id: int, timeout: float) -> Submission:
+    """Poll until the submission is no longer pending or `timeout` seconds pass."""
+    deadline = time.monotonic() + max(0.0, timeout)
+    delay = 0.005
+    while True:
+        submission = Submission.objects.select_related("correction", "model_version").get(pk=submission_id)
+        if submission.status != Submission.Status.PENDING or time.monotonic() >= deadline:
+            return submission
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 0.1)
+
+
+def submission_stats(*, user: AbstractBaseUser) -> dict:
+    """Return how often the model was right for `user`, overall and per digit.
+
+    A prediction counts as wrong when the person corrected it to another digit.
+    """
+    rows = (
+        Submission.objects.filter(owner=user, status=Submission.Status.DONE)
+        .values("predicted_digit")
+        .annotate(
+            total=Count("id"),
+            wrong=Count("id", filter=Q(is_corrected=True) & ~Q(correction__label=F("predicted_digit"))),
+        )
+    )
+    per_digit = {d: {"total": 0, "wrong": 0} for d in range(10)}
+    for row in rows:
+        per_digit[row["predicted_digit"]] = {"total": row["total"], "wrong": row["wrong"]}
+    total = sum(v["total"] for v in per_digit.values())
+    wrong = sum(v["wrong"] for v in per_digit.values())
+    return {
+        "total": total,
+        "right": total - wrong,
+        "accuracy": (total - wrong) / total if total else None,
+        "per_digit": [
+            {
+                "digit": d,
+                "total": v["total"],
+                "right": v["total"] - v["wrong"],
+                "accuracy": (v["total"] - v["wrong"]) / v["total"] if v["total"] else None,
+            }
+            for d, v in per_digit.items()
+        ],
+    }
+
+
+def corrections_for_training(*, exclude_trained: bool = False) -> QuerySet[Correction]:
+    """Return accepted corrections with their pixels, oldest first."""
+    queryset = Correction.objects.filter(review_state=Correction.Review.ACCEPTED).select_related("submission")
+    if exclude_trained:
+        queryset = queryset.filter(trained_in__isnull=True)
+    return queryset.order_by("id")
+
+
+def submissions_stale_pending(*, older_than: datetime) -> QuerySet[Submission]:
+    return Submission.objects.filter(status=Submission.Status.PENDING, created_at__lt=older_than).order_by("id")

@@ -1,0 +1,42 @@
+"""Celery tasks: each one takes ids and makes one call into a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from recognizer import services
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5, default_retry_delay=2)
+def submission_predict(self, submission_id: int) -> None:
+    """Predict one submission (nothing happens if it is already done)."""
+    try:
+        services.submission_predict(submission_id=submission_id)
+    except Exception as error:
+        if self.request.is_eager or self.request.retries >= self.max_retries:
+            services.submission_fail(submission_id=submission_id, error=f"Prediction failed: {error}")
+            if self.request.is_eager:
+                return
+            raise
+        raise self.retry(exc=error) from error
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5, default_retry_delay=2)
+def submissions_predict(self, submission_ids: list[int]) -> None:
+    """Predict several submissions as one batch."""
+    try:
+        services.submissions_predict(submission_ids=submission_ids)
+    except Exception as error:
+        if self.request.is_eager or self.request.retries >= self.max_retries:
+            for submission_id in submission_ids:
+                services.submission_fail(submission_id=submission_id, error=f"Prediction failed: {error}")
+            if self.request.is_eager:
+                return
+            raise
+        raise self.retry(exc=error) from error
+
+
+@shared_task
+def submissions_sweep_pending() -> int:
+    """Re-send predictions that have waited too long (run by celery beat)."""
+    return services.submissions_sweep_pending()

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from recognizer.web import pages
+
+app_name = "recognizer"
+
+urlpatterns = [
+    path("draw/", pages.draw, name="draw"),
+    path("history/", pages.history, name="history"),
+]

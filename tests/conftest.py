@@ -1,0 +1,49 @@
+"""Fixtures shared by every test."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import UserFactory
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(username="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def user_client(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def active_version(db):
+    """The shipped model, registered as the active version by post_migrate."""
+    from recognizer.services import model_version_ensure_initial
+
+    return model_version_ensure_initial()

@@ -1,0 +1,290 @@
+"""Turn any picture of a digit into the 28x28 input the model was trained on.
+
+MNIST was made by cropping each digit to its ink, scaling the longest side
+to 20 pixels with anti-aliasing, and placing it in a 28x28 frame so that its
+centre of mass sits at the centre. Every path that predicts (web page, API,
+worker, tests, retraining) goes through `preprocess_bytes` or
+`preprocess_image`, so training and serving agree on what a digit looks like.
+
+Pure functions over Pillow and NumPy; no Django, no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+SIZE = 28
+BOX = 20
+ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "MPO"})
+DEFAULT_MAX_PIXELS = 16_000_000
+
+# Below this contrast (0-255) between ink and background nothing was drawn.
+MIN_CONTRAST = 32
+# Fewer ink pixels than this, once at model size, is a speck, not a digit.
+MIN_INK_PIXELS = 4
+# Stroke width as a fraction of the digit's longest side, as in MNIST.
+TARGET_STROKE = 0.10
+THIN_STROKE = 0.05
+THICK_STROKE = 0.18
+
+
+class ImageRejected(ValueError):
+    """An image the recognizer will not predict; `code` is stable for programs."""
+
+    code = "invalid_image"
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
+class InvalidImage(ImageRejected):
+    code = "invalid_image"
+
+
+class UnsupportedFormat(ImageRejected):
+    code = "unsupported_format"
+
+
+class ImageTooLarge(ImageRejected):
+    code = "image_too_large"
+
+
+class EmptyImage(ImageRejected):
+    code = "empty_image"
+
+
+def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open and fully decode image bytes, refusing bombs, bad files and odd formats.
+
+    The header is read first, so an oversized image is refused before its
+    pixels are decoded.
+    """
+    if not data:
+        raise InvalidImage("The image is empty (0 bytes).")
+    try:
+        image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise UnsupportedFormat(
+            "The file is not an image in a supported format (PNG, JPEG, WebP, GIF, BMP, TIFF)."
+        ) from None
+    except (OSError, ValueError, SyntaxError) as error:
+        raise InvalidImage(f"The image could not be read: {error}.") from None
+    if image.format not in ALLOWED_FORMATS:
+        raise UnsupportedFormat(
+            f"{image.format or 'This'} images are not supported; send PNG, JPEG, WebP, GIF, BMP or TIFF."
+        )
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise InvalidImage("The image has no pixels.")
+    if width * height > max_pixels:
+        raise ImageTooLarge(
+            f"The image is {width}x{height} pixels; at most {max_pixels / 1e6:g} megapixels are accepted."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image.seek(0)  # first frame of an animation
+            image.load()
+    except Image.DecompressionBombError:
+        raise ImageTooLarge("The image is too large to decode safely.") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, EOFError) as error:
+        raise InvalidImage(f"The image is corrupt or truncated: {error}.") from None
+    return image
+
+
+def to_gray_on_white(image: Image.Image) -> np.ndarray:
+    """Return the image as uint8 grey levels with transparency made white.
+
+    Applies the EXIF orientation first. Transparent pixels are composited on
+    white: a canvas exports its untouched area as black with alpha 0.
+    16-bit and float images are stretched to their own range.
+    """
+    image = ImageOps.exif_transpose(image) or image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        low, high = float(array.min()), float(array.max())
+        scale = 255.0 / (high - low) if high > low else 0.0
+        return ((array - low) * scale).astype(np.uint8)
+    if image.mode in ("P", "PA", "LA", "La", "RGBa") or "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image)
+    return np.asarray(image.convert("L"), dtype=np.uint8)
+
+
+def _histogram_median(values: np.ndarray) -> int:
+    counts = np.cumsum(np.bincount(values, minlength=256))
+    return int(np.searchsorted(counts, counts[-1] / 2))
+
+
+def ink_map(gray: np.ndarray) -> np.ndarray:
+    """Return ink strength as float32 0-255 (ink bright, background 0), either polarity.
+
+    The background is the colour of the border; ink is whatever differs from
+    it. Faint background texture and noise below a quarter of the ink level
+    drop out.
+    """
+    height, width = gray.shape
+    edge = max(1, min(height, width) // 20)
+    border = np.concatenate(
+        [gray[:edge].ravel(), gray[-edge:].ravel(), gray[:, :edge].ravel(), gray[:, -edge:].ravel()]
+    )
+    background = _histogram_median(border)
+    signed = gray.astype(np.int16) - background
+    ink = np.clip(signed if background < 128 else -signed, 0, 255).astype(np.uint8)
+    # The ink level: what the brightest 0.1% of pixels reach, so one hot pixel does not set it.
+    counts = np.bincount(ink.ravel(), minlength=256)
+    from_top = np.cumsum(counts[::-1])
+    peak = 255 - int(np.searchsorted(from_top, max(1, ink.size // 1000)))
+    if peak < MIN_CONTRAST:
+        raise EmptyImage("No digit found: the image is blank or has too little contrast.")
+    floor = peak * 0.25
+    scaled = (ink.astype(np.float32) - floor) * (255.0 / (peak - floor))
+    return np.clip(scaled, 0, 255, out=scaled)
+
+
+def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
+    # Rows and columns with a little real ink; ignores single stray pixels on huge images.
+    strong = ink > 127
+    min_run = 1 if max(ink.shape) < 200 else 2
+    rows = np.flatnonzero(strong.sum(axis=1) >= min_run)
+    cols = np.flatnonzero(strong.sum(axis=0) >= min_run)
+    if rows.size == 0 or cols.size == 0:
+        rows = np.flatnonzero(strong.any(axis=1))
+        cols = np.flatnonzero(strong.any(axis=0))
+    if rows.size == 0 or cols.size == 0:
+        raise EmptyImage("No digit found: the image is blank or has too little contrast.")
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def stroke_ratio(ink: np.ndarray) -> float:
+    """Estimate stroke width over the digit's longest side (about 0.1 in MNIST).
+
+    A pen stroke of width w and length L covers w*L pixels and has about 2*L
+    edge pixels, so width is twice the area over the edge count, whatever
+    the digit's shape.
+    """
+    mask = ink > 127
+    area = int(mask.sum())
+    edges = int((mask[:, 1:] != mask[:, :-1]).sum() + (mask[1:] != mask[:-1]).sum())
+    edges += int(mask[0].sum() + mask[-1].sum() + mask[:, 0].sum() + mask[:, -1].sum())
+    if area == 0 or edges == 0:
+        return 0.0
+    return 2.0 * area / edges / max(ink.shape)
+
+
+def _square_filter(ink: np.ndarray, size: int, grow: bool) -> np.ndarray:
+    # Separable max (dilation) or min (erosion) over a size x size square.
+    pick = np.maximum if grow else np.minimum
+    fill = 0.0 if grow else 255.0
+    pad = size // 2
+    padded = np.pad(ink, pad, constant_values=fill)
+    rows = padded[:, 0 : padded.shape[1] - size + 1].copy()
+    for shift in range(1, size):
+        pick(rows, padded[:, shift : shift + rows.shape[1]], out=rows)
+    out = rows[0 : rows.shape[0] - size + 1].copy()
+    for shift in range(1, size):
+        pick(out, rows[shift : shift + out.shape[0]], out=out)
+    return out
+
+
+def _normalize_stroke(digit: np.ndarray) -> np.ndarray:
+    """Thicken hair-thin strokes and thin very fat ones, as MNIST's pens were."""
+    longest = max(digit.shape)
+    if longest > 4 * BOX:
+        # Work at a few times model size: enough detail, little cost.
+        scale = 4 * BOX / longest
+        size = (max(1, round(digit.shape[1] * scale)), max(1, round(digit.shape[0] * scale)))
+        digit = np.asarray(Image.fromarray(digit, mode="F").resize(size, Image.Resampling.BOX))
+        longest = max(digit.shape)
+    if longest < 12:
+        return digit
+    ratio = stroke_ratio(digit)
+    if THIN_STROKE <= ratio <= THICK_STROKE:
+        return digit
+    change = int(round(abs(TARGET_STROKE - ratio) * longest))
+    if change < 1:
+        return digit
+    grow = ratio < THIN_STROKE
+    if grow:
+        digit = np.pad(digit, change, constant_values=0.0)
+    # A k x k square widens or narrows a stroke by k - 1 pixels.
+    result = _square_filter(digit, change + 1, grow)
+    if (result > 127).sum() < MIN_INK_PIXELS:
+        return digit
+    return result
+
+
+def center_digit(ink: np.ndarray) -> np.ndarray:
+    """Crop to the ink, fit the longest side in 20 px, centre by mass in 28x28."""
+    top, bottom, left, right = _ink_box(ink)
+    digit = _normalize_stroke(np.ascontiguousarray(ink[top:bottom, left:right], dtype=np.float32))
+    if digit.shape != (bottom - top, right - left):
+        top, bottom, left, right = _ink_box(digit)
+        digit = digit[top:bottom, left:right]
+    height, width = digit.shape
+    scale = BOX / max(height, width)
+    new_w = max(1, int(round(width * scale)))
+    new_h = max(1, int(round(height * scale)))
+    resized = Image.fromarray(digit.astype(np.float32), mode="F").resize((new_w, new_h), Image.Resampling.LANCZOS)
+    small = np.clip(np.asarray(resized), 0, 255)
+    peak = small.max()
+    if peak <= 0:
+        raise EmptyImage("No digit found: the image is blank or has too little contrast.")
+    # Shrinking a thin line dims it; restore full ink strength as MNIST has.
+    small = np.clip(small * (255.0 / peak), 0, 255)
+
+    total = small.sum()
+    ys, xs = np.indices(small.shape)
+    cy = float((ys * small).sum() / total)
+    cx = float((xs * small).sum() / total)
+    top = int(round(SIZE / 2 - cy))
+    left = int(round(SIZE / 2 - cx))
+    top = min(max(top, 0), SIZE - new_h)
+    left = min(max(left, 0), SIZE - new_w)
+    canvas = np.zeros((SIZE, SIZE), dtype=np.float32)
+    canvas[top : top + new_h, left : left + new_w] = small
+    out = np.round(canvas).astype(np.uint8)
+    if (out > 64).sum() < MIN_INK_PIXELS:
+        raise EmptyImage("No digit found: only a speck of ink.")
+    return out
+
+
+def preprocess_image(image: Image.Image) -> np.ndarray:
+    """Return the uint8 (28, 28) model input for a decoded image (ink white on black)."""
+    return center_digit(ink_map(to_gray_on_white(image)))
+
+
+def preprocess_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode image bytes and return the uint8 (28, 28) model input."""
+    return preprocess_image(open_image(data, max_pixels=max_pixels))
+
+
+def pixels_to_bytes(pixels: np.ndarray) -> bytes:
+    """Pack a (28, 28) uint8 array as the 784 bytes stored with a submission."""
+    return np.ascontiguousarray(pixels, dtype=np.uint8).reshape(SIZE * SIZE).tobytes()
+
+
+def bytes_to_pixels(data: bytes) -> np.ndarray:
+    """Unpack 784 stored bytes into a (28, 28) uint8 array."""
+    if len(data) != SIZE * SIZE:
+        raise ValueError(f"Expected {SIZE * SIZE} bytes of pixels, got {len(data)}.")
+    return np.frombuffer(bytes(data), dtype=np.uint8).reshape(SIZE, SIZE)
+
+
+def pixels_to_png(pixels: np.ndarray, *, scale: int = 1, invert: bool = True) -> bytes:
+    """Render model input as a PNG (dark ink on white by default) for display."""
+    array = np.asarray(pixels, dtype=np.uint8)
+    image = Image.fromarray(255 - array if invert else array, mode="L")
+    if scale > 1:
+        image = image.resize((SIZE * scale, SIZE * scale), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()

@@ -1,0 +1,131 @@
+"""Train the digit CNN on MNIST.
+
+    python -m training.train --data-dir ../shared/datasets/mnist --output model.keras
+
+Reads top to bottom: options, data, augmentation, model, schedule, fit,
+evaluation on the untouched test set, then the model and its metrics on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+DEFAULTS = {"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "seed": 1234, "val_size": 5000}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Train the digit CNN on MNIST.")
+    parser.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $MNIST_DIR, else Keras download)")
+    parser.add_argument("--sample", action="store_true", help="train on the small bundled sample (for smoke runs)")
+    parser.add_argument("--output", default="model.keras", help="where to write the trained .keras model")
+    parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    parser.add_argument("--learning-rate", type=float, default=DEFAULTS["learning_rate"])
+    parser.add_argument("--val-size", type=int, default=DEFAULTS["val_size"], help="training images held out for early stopping")
+    parser.add_argument("--patience", type=int, default=8, help="epochs without validation gain before stopping")
+    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from training.augment import build_augmenter
+    from training.data import load_mnist, load_sample
+    from training.evaluate import evaluate_model, format_report
+    from training.model import build_model
+
+    keras.utils.set_random_seed(args.seed)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+    # Data: hold out the end of the (shuffled) training set for early stopping;
+    # the test set is only read once, after training.
+    data = load_sample() if args.sample else load_mnist(args.data_dir)
+    print(f"data: {data.source}: {len(data.x_train)} train, {len(data.x_test)} test images")
+    order = np.random.default_rng(args.seed).permutation(len(data.x_train))
+    val_size = min(args.val_size, len(order) // 10)
+    train_idx, val_idx = order[val_size:], order[:val_size]
+    x_train = data.x_train[train_idx, ..., None].astype("float32")
+    y_train = data.y_train[train_idx]
+    x_val = data.x_train[val_idx, ..., None].astype("float32")
+    y_val = data.y_train[val_idx]
+
+    # Augmentation runs in the input pipeline, on whole batches.
+    augmenter = build_augmenter()
+    train_ds = (
+        tf.data.Dataset.from_tensor_slices((x_train, y_train))
+        .shuffle(len(x_train), seed=args.seed, reshuffle_each_iteration=True)
+        .batch(args.batch_size)
+        .map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(500)
+
+    # Model and schedule: AdamW with a short warm-up, then cosine decay to ~0.
+    model = build_model()
+    steps_per_epoch = int(np.ceil(len(x_train) / args.batch_size))
+    total_steps = steps_per_epoch * args.epochs
+    warmup_steps = min(steps_per_epoch, total_steps // 10)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=args.learning_rate / 10,
+        decay_steps=max(1, total_steps - warmup_steps),
+        warmup_target=args.learning_rate,
+        warmup_steps=warmup_steps,
+        alpha=0.01,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=1e-4),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.summary(print_fn=lambda line, **_: print(line))
+
+    checkpoint = output.with_suffix(".best.keras")
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_accuracy", save_best_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True),
+    ]
+    started = time.monotonic()
+    history = model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=args.epochs,
+        callbacks=callbacks,
+        verbose=2 if args.quiet else 1,
+    )
+    train_seconds = time.monotonic() - started
+
+    # Evaluation on the test set, which training never saw.
+    metrics = evaluate_model(model, data.x_test, data.y_test)
+    print(format_report(metrics))
+    model.save(output)
+    checkpoint.unlink(missing_ok=True)
+    summary = {
+        "test": metrics,
+        "data_source": data.source,
+        "train_images": int(len(x_train)),
+        "validation_images": int(len(x_val)),
+        "epochs_run": len(history.history["loss"]),
+        "train_seconds": round(train_seconds, 1),
+        "params": int(model.count_params()),
+        "seed": args.seed,
+    }
+    output.with_suffix(".metrics.json").write_text(json.dumps(summary, indent=2))
+    print(f"saved {output} ({output.stat().st_size / 1e6:.2f} MB) after {train_seconds / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
