@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("recognizer.api.urls")),
     path("", include("recognizer.urls")),
 ]
 

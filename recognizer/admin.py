@@ -10,7 +10,17 @@ from recognizer.models import Correction, ModelVersion, RetrainJob, Submission
 
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
-    list_display = ("id", "thumbnail", "owner", "source", "status", "predicted_digit", "confidence_pct", "is_corrected", "created_at")
+    list_display = (
+        "id",
+        "thumbnail",
+        "owner",
+        "source",
+        "status",
+        "predicted_digit",
+        "confidence_pct",
+        "is_corrected",
+        "created_at",
+    )
     list_filter = ("status", "source", "predicted_digit", "is_corrected", "model_version", "created_at")
     search_fields = ("=id", "owner__username", "owner__email")
     list_select_related = ("owner", "model_version")
@@ -23,7 +33,11 @@ class SubmissionAdmin(admin.ModelAdmin):
     def thumbnail(self, obj: Submission) -> str:
         if not obj.image:
             return "-"
-        return format_html('<img src="{}" alt="submission {}" width="56" height="56" style="object-fit:contain;background:#fff">', obj.image.url, obj.pk)
+        return format_html(
+            '<img src="{}" alt="submission {}" width="56" height="56" style="object-fit:contain;background:#fff">',
+            obj.image.url,
+            obj.pk,
+        )
 
     @admin.display(description="confidence", ordering="confidence")
     def confidence_pct(self, obj: Submission) -> str:
@@ -42,7 +56,16 @@ class CorrectionAdmin(admin.ModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("number", "name", "state", "mnist_accuracy", "holdout_accuracy", "gate_passed", "parent", "created_at")
+    list_display = (
+        "number",
+        "name",
+        "state",
+        "mnist_accuracy",
+        "holdout_accuracy",
+        "gate_passed",
+        "parent",
+        "created_at",
+    )
     list_filter = ("state", "gate_passed")
     search_fields = ("name", "notes")
     list_select_related = ("parent",)

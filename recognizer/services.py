@@ -137,9 +137,7 @@ def submissions_predict(*, submission_ids: list[int]) -> list[Submission]:
 
     Safe to run twice: submissions already done are left as they are.
     """
-    pending = list(
-        Submission.objects.filter(pk__in=submission_ids, status=Submission.Status.PENDING).order_by("pk")
-    )
+    pending = list(Submission.objects.filter(pk__in=submission_ids, status=Submission.Status.PENDING).order_by("pk"))
     if not pending:
         return []
     from recognizer.inference import engine

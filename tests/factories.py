@@ -43,9 +43,7 @@ class SubmissionFactory(factory.django.DjangoModelFactory):
     created_at = factory.LazyFunction(timezone.now)
     predicted_digit = factory.Sequence(lambda n: sample_digit(n % 2000)[1])
     confidence = 0.97
-    probabilities = factory.LazyAttribute(
-        lambda s: [0.97 if d == s.predicted_digit else 0.03 / 9 for d in range(10)]
-    )
+    probabilities = factory.LazyAttribute(lambda s: [0.97 if d == s.predicted_digit else 0.03 / 9 for d in range(10)])
 
 
 class CorrectionFactory(factory.django.DjangoModelFactory):

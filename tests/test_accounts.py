@@ -22,7 +22,12 @@ def test_landing_sends_people_who_are_logged_in_to_draw(user_client):
 def test_sign_up_creates_the_account_and_logs_in(client):
     response = client.post(
         reverse("signup"),
-        {"username": "carol", "email": "carol@example.com", "password1": "a-Long-pass-0987", "password2": "a-Long-pass-0987"},
+        {
+            "username": "carol",
+            "email": "carol@example.com",
+            "password1": "a-Long-pass-0987",
+            "password2": "a-Long-pass-0987",
+        },
     )
     assert response.status_code == 302
     assert get_user_model().objects.filter(username="carol").exists()

@@ -25,10 +25,7 @@ def metrics_from_predictions(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     y_pred = np.asarray(y_pred)
     matrix = confusion_matrix(y_true, y_pred)
     per_class_total = matrix.sum(axis=1)
-    per_class = [
-        float(matrix[d, d] / per_class_total[d]) if per_class_total[d] else None
-        for d in range(NUM_CLASSES)
-    ]
+    per_class = [float(matrix[d, d] / per_class_total[d]) if per_class_total[d] else None for d in range(NUM_CLASSES)]
     count = int(len(y_true))
     return {
         "count": count,
@@ -90,8 +87,9 @@ def plot_metrics(metrics: dict, path: str | Path, title: str = "") -> None:
     image = grid.imshow(errors, cmap="Reds")
     for (row, col), value in np.ndenumerate(matrix):
         if value:
-            grid.text(col, row, str(value), ha="center", va="center", fontsize=7,
-                      color="black" if row != col else "#1a7f37")
+            grid.text(
+                col, row, str(value), ha="center", va="center", fontsize=7, color="black" if row != col else "#1a7f37"
+            )
     grid.set_xticks(range(NUM_CLASSES))
     grid.set_yticks(range(NUM_CLASSES))
     grid.set_xlabel("predicted")

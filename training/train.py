@@ -26,7 +26,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
     parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     parser.add_argument("--learning-rate", type=float, default=DEFAULTS["learning_rate"])
-    parser.add_argument("--val-size", type=int, default=DEFAULTS["val_size"], help="training images held out for early stopping")
+    parser.add_argument(
+        "--val-size", type=int, default=DEFAULTS["val_size"], help="training images held out for early stopping"
+    )
     parser.add_argument("--patience", type=int, default=8, help="epochs without validation gain before stopping")
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")

@@ -8,7 +8,6 @@ import recognizer.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,131 +16,263 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(unique=True)),
-                ('name', models.CharField(blank=True, max_length=100)),
-                ('artifact', models.FileField(max_length=255, upload_to=recognizer.models.model_artifact_path)),
-                ('artifact_sha256', models.CharField(blank=True, max_length=64)),
-                ('state', models.CharField(choices=[('candidate', 'Candidate'), ('active', 'Active'), ('rejected', 'Rejected'), ('retired', 'Retired')], default='candidate', max_length=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
-                ('mnist_accuracy', models.FloatField(blank=True, help_text='Accuracy on the 10,000 MNIST test images.', null=True)),
-                ('holdout_accuracy', models.FloatField(blank=True, help_text='Accuracy on held-out corrections it never trained on.', null=True)),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('training_counts', models.JSONField(blank=True, default=dict)),
-                ('gate_passed', models.BooleanField(blank=True, null=True)),
-                ('gate_reason', models.TextField(blank=True)),
-                ('notes', models.TextField(blank=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='children', to='recognizer.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField(unique=True)),
+                ("name", models.CharField(blank=True, max_length=100)),
+                ("artifact", models.FileField(max_length=255, upload_to=recognizer.models.model_artifact_path)),
+                ("artifact_sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("candidate", "Candidate"),
+                            ("active", "Active"),
+                            ("rejected", "Rejected"),
+                            ("retired", "Retired"),
+                        ],
+                        default="candidate",
+                        max_length=12,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "mnist_accuracy",
+                    models.FloatField(blank=True, help_text="Accuracy on the 10,000 MNIST test images.", null=True),
+                ),
+                (
+                    "holdout_accuracy",
+                    models.FloatField(
+                        blank=True, help_text="Accuracy on held-out corrections it never trained on.", null=True
+                    ),
+                ),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                ("training_counts", models.JSONField(blank=True, default=dict)),
+                ("gate_passed", models.BooleanField(blank=True, null=True)),
+                ("gate_reason", models.TextField(blank=True)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="children",
+                        to="recognizer.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-number'],
+                "ordering": ["-number"],
             },
         ),
         migrations.CreateModel(
-            name='RetrainJob',
+            name="RetrainJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('in_flight', models.BooleanField(default=True, null=True)),
-                ('trigger', models.CharField(default='manual', max_length=20)),
-                ('stage', models.CharField(blank=True, max_length=40)),
-                ('progress', models.JSONField(blank=True, default=dict)),
-                ('log', models.TextField(blank=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('result_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='retrain_jobs', to='recognizer.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("in_flight", models.BooleanField(default=True, null=True)),
+                ("trigger", models.CharField(default="manual", max_length=20)),
+                ("stage", models.CharField(blank=True, max_length=40)),
+                ("progress", models.JSONField(blank=True, default=dict)),
+                ("log", models.TextField(blank=True)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "result_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="retrain_jobs",
+                        to="recognizer.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Submission',
+            name="Submission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('canvas', 'Canvas'), ('upload', 'Upload'), ('api', 'API')], max_length=10)),
-                ('image', models.FileField(max_length=255, upload_to=recognizer.models.submission_upload_path)),
-                ('image_content_type', models.CharField(blank=True, max_length=40)),
-                ('pixels', models.BinaryField(help_text='The normalized 28x28 model input, row by row.', max_length=784)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('predicted_digit', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('confidence', models.FloatField(blank=True, null=True)),
-                ('probabilities', models.JSONField(blank=True, null=True)),
-                ('inference_ms', models.FloatField(blank=True, null=True)),
-                ('predicted_at', models.DateTimeField(blank=True, null=True)),
-                ('is_corrected', models.BooleanField(default=False)),
-                ('model_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='submissions', to='recognizer.modelversion')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='submissions', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("canvas", "Canvas"), ("upload", "Upload"), ("api", "API")], max_length=10
+                    ),
+                ),
+                ("image", models.FileField(max_length=255, upload_to=recognizer.models.submission_upload_path)),
+                ("image_content_type", models.CharField(blank=True, max_length=40)),
+                (
+                    "pixels",
+                    models.BinaryField(help_text="The normalized 28x28 model input, row by row.", max_length=784),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("done", "Done"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("predicted_digit", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("confidence", models.FloatField(blank=True, null=True)),
+                ("probabilities", models.JSONField(blank=True, null=True)),
+                ("inference_ms", models.FloatField(blank=True, null=True)),
+                ("predicted_at", models.DateTimeField(blank=True, null=True)),
+                ("is_corrected", models.BooleanField(default=False)),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="submissions",
+                        to="recognizer.modelversion",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="submissions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Correction',
+            name="Correction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.PositiveSmallIntegerField()),
-                ('review_state', models.CharField(choices=[('pending', 'Pending review'), ('accepted', 'Accepted for training'), ('rejected', 'Rejected')], default='pending', max_length=10)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('history', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('trained_in', models.ForeignKey(blank=True, help_text='The first model version that trained on this correction.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='trained_corrections', to='recognizer.modelversion')),
-                ('submission', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='correction', to='recognizer.submission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("label", models.PositiveSmallIntegerField()),
+                (
+                    "review_state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending review"),
+                            ("accepted", "Accepted for training"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("history", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "trained_in",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The first model version that trained on this correction.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="trained_corrections",
+                        to="recognizer.modelversion",
+                    ),
+                ),
+                (
+                    "submission",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="correction",
+                        to="recognizer.submission",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-updated_at'],
+                "ordering": ["-updated_at"],
             },
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'active')), fields=('state',), name='one_active_model_version'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "active")), fields=("state",), name="one_active_model_version"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='retrainjob',
-            constraint=models.UniqueConstraint(fields=('in_flight',), name='one_retrain_in_flight'),
+            model_name="retrainjob",
+            constraint=models.UniqueConstraint(fields=("in_flight",), name="one_retrain_in_flight"),
         ),
         migrations.AddIndex(
-            model_name='submission',
-            index=models.Index(fields=['owner', '-created_at'], name='submission_owner_created'),
+            model_name="submission",
+            index=models.Index(fields=["owner", "-created_at"], name="submission_owner_created"),
         ),
         migrations.AddIndex(
-            model_name='submission',
-            index=models.Index(fields=['owner', 'is_corrected', '-created_at'], name='submission_owner_corrected'),
+            model_name="submission",
+            index=models.Index(fields=["owner", "is_corrected", "-created_at"], name="submission_owner_corrected"),
         ),
         migrations.AddIndex(
-            model_name='submission',
-            index=models.Index(fields=['owner', 'predicted_digit', '-created_at'], name='submission_owner_digit'),
+            model_name="submission",
+            index=models.Index(fields=["owner", "predicted_digit", "-created_at"], name="submission_owner_digit"),
         ),
         migrations.AddIndex(
-            model_name='submission',
-            index=models.Index(fields=['status', 'created_at'], name='submission_status_created'),
+            model_name="submission",
+            index=models.Index(fields=["status", "created_at"], name="submission_status_created"),
         ),
         migrations.AddIndex(
-            model_name='submission',
-            index=models.Index(fields=['is_corrected', 'confidence'], name='submission_corrected_conf'),
+            model_name="submission",
+            index=models.Index(fields=["is_corrected", "confidence"], name="submission_corrected_conf"),
         ),
         migrations.AddConstraint(
-            model_name='submission',
-            constraint=models.CheckConstraint(condition=models.Q(('predicted_digit__isnull', True), ('predicted_digit__lte', 9), _connector='OR'), name='predicted_digit_0_9'),
+            model_name="submission",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("predicted_digit__isnull", True), ("predicted_digit__lte", 9), _connector="OR"),
+                name="predicted_digit_0_9",
+            ),
         ),
         migrations.AddIndex(
-            model_name='correction',
-            index=models.Index(fields=['review_state', 'updated_at'], name='correction_review_updated'),
+            model_name="correction",
+            index=models.Index(fields=["review_state", "updated_at"], name="correction_review_updated"),
         ),
         migrations.AddConstraint(
-            model_name='correction',
-            constraint=models.CheckConstraint(condition=models.Q(('label__lte', 9)), name='correction_label_0_9'),
+            model_name="correction",
+            constraint=models.CheckConstraint(condition=models.Q(("label__lte", 9)), name="correction_label_0_9"),
         ),
     ]
