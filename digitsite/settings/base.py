@@ -121,6 +121,8 @@ RECOGNIZER = {
     "MAX_UPLOAD_BYTES": RECOGNIZER_MAX_UPLOAD_BYTES,
     "MAX_PIXELS": env.int("RECOGNIZER_MAX_PIXELS", default=16_000_000),
     "MAX_BATCH": env.int("RECOGNIZER_MAX_BATCH", default=64),
+    # A whole batch request; digits are small, so a few single-image limits suffice.
+    "MAX_BATCH_UPLOAD_BYTES": env.int("RECOGNIZER_MAX_BATCH_UPLOAD_BYTES", default=4 * RECOGNIZER_MAX_UPLOAD_BYTES),
     "DEFAULT_WAIT_SECONDS": 5.0,
     "MAX_WAIT_SECONDS": 30.0,
     "INITIAL_MODEL_PATH": env.path(
@@ -179,8 +181,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "recognizer.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "recognizer.api.throttling.AnonRateThrottle",
+        "recognizer.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("THROTTLE_ANON", default="60/minute"),
@@ -196,6 +198,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Ids in API paths are 1 to 18 digits (see recognizer/api/urls.py).
+    "PATH_CONVERTER_OVERRIDES": {"api_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999}},
 }
 
 LOGGING = {
