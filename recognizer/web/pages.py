@@ -1,8 +1,85 @@
-"""The pages people see: the landing page, the draw page and their history."""
+"""The pages people see: the landing page, the draw page and their history.
 
+The draw page and the history page store, predict, correct and delete
+through the REST API from JavaScript, so they share the API's one code path
+into the services. These views only read and render.
+"""
+
+from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
+
+from recognizer import selectors
+from recognizer.models import Submission
+from training.preprocessing import bytes_to_pixels, pixels_to_png
+
+HISTORY_PAGE_SIZE = 25
+
+
+class CountFreePaginator(Paginator):
+    """Pages without COUNT(*): reads one row past the page to know if another follows.
+
+    A person with 100,000 submissions pays for one index range scan per page,
+    not for counting every row on every visit. Page numbers past the end are
+    404s, as with Django's own paginator.
+    """
+
+    def validate_number(self, number) -> int:
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise Http404("That page number is not a whole number.") from None
+        if number < 1:
+            raise Http404("That page number is less than 1.")
+        return number
+
+    def page(self, number) -> Page:
+        number = self.validate_number(number)
+        start = (number - 1) * self.per_page
+        rows = list(self.object_list[start : start + self.per_page + 1])
+        if not rows and number > 1:
+            raise Http404("That page contains no results.")
+        return LookaheadPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
+
+
+class LookaheadPage(Page):
+    """A page that knows whether another follows without knowing how many."""
+
+    def __init__(self, object_list, number, paginator, *, more: bool):
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self) -> bool:
+        return self.more
+
+
+class HistoryFilterForm(forms.Form):
+    """The history filters, read from the query string; bad values are ignored."""
+
+    digit = forms.TypedChoiceField(
+        label="Predicted digit",
+        choices=[("", "Any digit")] + [(str(d), str(d)) for d in range(10)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    corrected = forms.TypedChoiceField(
+        label="Correction",
+        choices=[("", "Corrected or not"), ("yes", "Corrected"), ("no", "Not corrected")],
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        required=False,
+    )
+    source = forms.ChoiceField(label="Source", choices=[("", "Any source"), *Submission.Source.choices], required=False)
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {"predicted_digit": data["digit"], "corrected": data["corrected"], "source": data["source"] or None}
 
 
 @require_GET
@@ -22,4 +99,32 @@ def draw(request):
 @login_required
 @require_GET
 def history(request):
-    return render(request, "recognizer/history.html")
+    """The person's own submissions, newest first, filtered, one page at a time."""
+    form = HistoryFilterForm(request.GET)
+    # owner_id keeps staff to their own here too; everyone else only ever sees their own.
+    submissions = selectors.submission_list(user=request.user, owner_id=request.user.pk, **form.filters())
+    page = CountFreePaginator(submissions, HISTORY_PAGE_SIZE).page(request.GET.get("page", 1))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "filtered": any(value is not None for value in form.filters().values()),
+        "stats": selectors.submission_stats(user=request.user),
+    }
+    return render(request, "recognizer/history.html", context)
+
+
+@login_required
+@require_GET
+def submission_input(request, submission_id: int):
+    """The 28x28 image the model saw for one of the person's submissions, as PNG."""
+    try:
+        submission = selectors.submission_get(user=request.user, submission_id=submission_id)
+    except Submission.DoesNotExist:
+        raise Http404("No such submission.") from None
+    response = HttpResponse(pixels_to_png(bytes_to_pixels(submission.pixels)), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
