@@ -39,6 +39,8 @@ def digit_image(
     background = Image.new("L", (width, height), 0)
     background.paste(ink, offset)
     gray = Image.fromarray(255 - np.asarray(background)) if dark_on_light else background
+    if mode == "1":  # a bilevel scan thresholds; it does not dither
+        return gray.point(lambda v: 255 if v >= 128 else 0).convert("1", dither=Image.Dither.NONE)
     return gray.convert(mode)
 
 

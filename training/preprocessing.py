@@ -26,10 +26,13 @@ DEFAULT_MAX_PIXELS = 16_000_000
 MIN_CONTRAST = 32
 # Fewer ink pixels than this, once at model size, is a speck, not a digit.
 MIN_INK_PIXELS = 4
-# Stroke width as a fraction of the digit's longest side, as in MNIST.
-TARGET_STROKE = 0.10
-THIN_STROKE = 0.05
-THICK_STROKE = 0.18
+# Stroke width over the digit's longest side: 98% of MNIST lies within
+# 0.055-0.19 (median 0.10). Only strokes outside that are changed, and only
+# back to its edge, so ordinary digits pass through untouched.
+THIN_STROKE = 0.045
+THIN_TARGET = 0.07
+THICK_STROKE = 0.20
+THICK_TARGET = 0.16
 
 
 class ImageRejected(ValueError):
@@ -69,6 +72,8 @@ def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Im
         raise InvalidImage("The image is empty (0 bytes).")
     try:
         image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise ImageTooLarge("The image has too many pixels to decode safely.") from None
     except UnidentifiedImageError:
         raise UnsupportedFormat(
             "The file is not an image in a supported format (PNG, JPEG, WebP, GIF, BMP, TIFF)."
@@ -164,20 +169,31 @@ def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
-def stroke_ratio(ink: np.ndarray) -> float:
-    """Estimate stroke width over the digit's longest side (about 0.1 in MNIST).
+def _erode(mask: np.ndarray) -> np.ndarray:
+    # One 3x3 erosion of a boolean mask (outside the array counts as empty).
+    padded = np.pad(mask, 1, constant_values=False)
+    rows = padded[:, :-2] & padded[:, 1:-1] & padded[:, 2:]
+    return rows[:-2] & rows[1:-1] & rows[2:]
 
-    A pen stroke of width w and length L covers w*L pixels and has about 2*L
-    edge pixels, so width is twice the area over the edge count, whatever
-    the digit's shape.
+
+def stroke_ratio(ink: np.ndarray) -> float:
+    """Estimate stroke width over the digit's longest side (MNIST: about 0.06-0.2).
+
+    Each 3x3 erosion peels one pixel off both sides of a stroke, so after k
+    of them a stroke of width w keeps 1 - 2k/w of its area; the first k that
+    removes a good part of the ink gives w, whatever the digit's shape.
     """
-    mask = ink > 127
+    mask = ink > 0.5 * float(ink.max()) if ink.size else np.zeros((0, 0), bool)
     area = int(mask.sum())
-    edges = int((mask[:, 1:] != mask[:, :-1]).sum() + (mask[1:] != mask[:-1]).sum())
-    edges += int(mask[0].sum() + mask[-1].sum() + mask[:, 0].sum() + mask[:, -1].sum())
-    if area == 0 or edges == 0:
+    if area == 0:
         return 0.0
-    return 2.0 * area / edges / max(ink.shape)
+    steps, kept = 0, 1.0
+    while kept > 0.6 and steps < max(mask.shape):
+        mask = _erode(mask)
+        steps += 1
+        kept = mask.sum() / area
+    width = 2.0 * steps / (1.0 - kept)
+    return width / max(ink.shape)
 
 
 def _square_filter(ink: np.ndarray, size: int, grow: bool) -> np.ndarray:
@@ -203,16 +219,18 @@ def _normalize_stroke(digit: np.ndarray) -> np.ndarray:
         scale = 4 * BOX / longest
         size = (max(1, round(digit.shape[1] * scale)), max(1, round(digit.shape[0] * scale)))
         digit = np.asarray(Image.fromarray(digit, mode="F").resize(size, Image.Resampling.BOX))
+        # Averaging dims a thin line; bring its ink back to full strength.
+        digit = digit * (255.0 / max(float(digit.max()), 1e-6))
         longest = max(digit.shape)
     if longest < 12:
         return digit
     ratio = stroke_ratio(digit)
     if THIN_STROKE <= ratio <= THICK_STROKE:
         return digit
-    change = int(round(abs(TARGET_STROKE - ratio) * longest))
+    grow = ratio < THIN_STROKE
+    change = int(round(((THIN_TARGET - ratio) if grow else (ratio - THICK_TARGET)) * longest))
     if change < 1:
         return digit
-    grow = ratio < THIN_STROKE
     if grow:
         digit = np.pad(digit, change, constant_values=0.0)
     # A k x k square widens or narrows a stroke by k - 1 pixels.

@@ -1,0 +1,58 @@
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from recognizer.models import ModelVersion
+
+
+class Command(BaseCommand):
+    help = "Evaluate a model version (default: the active one) on the MNIST test set."
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # `--version V` names a model version here, not Django's own version.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
+    def add_arguments(self, parser):
+        parser.add_argument("--version", type=int, help="model version number (default: the active one)")
+        parser.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $MNIST_DIR)")
+        parser.add_argument("--sample", action="store_true", help="use the bundled 2,000-image test sample")
+        parser.add_argument("--output-dir", default="reports", help="where the JSON and PNG go")
+        parser.add_argument("--save", action="store_true", help="store the metrics on the model version")
+
+    def handle(self, *args, **options):
+        from recognizer.inference import engine
+        from training.data import load_mnist, load_sample
+        from training.evaluate import evaluate_model, format_report, plot_metrics
+
+        try:
+            version = (
+                ModelVersion.objects.get(number=options["version"])
+                if options["version"]
+                else ModelVersion.objects.get(state=ModelVersion.State.ACTIVE)
+            )
+        except ModelVersion.DoesNotExist:
+            raise CommandError("No such model version.") from None
+
+        data_dir = options["data_dir"] or settings.RECOGNIZER["MNIST_DIR"] or None
+        try:
+            data = load_sample() if options["sample"] else load_mnist(data_dir)
+        except (OSError, ValueError) as error:
+            raise CommandError(f"Could not load MNIST: {error}") from None
+
+        model = engine.model_for(version).model
+        metrics = evaluate_model(model, data.x_test, data.y_test)
+        self.stdout.write(f"model: {version}  data: {data.source}")
+        self.stdout.write(format_report(metrics))
+
+        out = Path(options["output_dir"])
+        out.mkdir(parents=True, exist_ok=True)
+        stem = out / f"evaluation-v{version.number}"
+        stem.with_suffix(".json").write_text(json.dumps({"version": version.number, **metrics}, indent=2))
+        plot_metrics(metrics, stem.with_suffix(".png"), title=f"{version}: accuracy {metrics['accuracy']:.4f}")
+        self.stdout.write(f"wrote {stem}.json and {stem}.png")
+        if options["save"] and len(data.x_test) == 10000:
+            version.metrics = {**version.metrics, "mnist": metrics}
+            version.mnist_accuracy = metrics["accuracy"]
+            version.save(update_fields=["metrics", "mnist_accuracy"])

@@ -1,0 +1,43 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Train the digit CNN on MNIST (wraps `python -m training.train`) and optionally register it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--epochs", type=int, default=30)
+        parser.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $MNIST_DIR, else download)")
+        parser.add_argument("--output", default="model.keras", help="where to write the .keras file")
+        parser.add_argument("--batch-size", type=int, default=128)
+        parser.add_argument("--seed", type=int, default=1234)
+        parser.add_argument("--sample", action="store_true", help="train on the small bundled sample")
+        parser.add_argument("--register", action="store_true", help="record the result as a candidate model version")
+
+    def handle(self, *args, **options):
+        from training import train
+
+        argv = ["--epochs", str(options["epochs"]), "--output", options["output"]]
+        argv += ["--batch-size", str(options["batch_size"]), "--seed", str(options["seed"])]
+        data_dir = options["data_dir"] or settings.RECOGNIZER["MNIST_DIR"]
+        if data_dir:
+            argv += ["--data-dir", data_dir]
+        if options["sample"]:
+            argv.append("--sample")
+        if train.main(argv) != 0:
+            raise CommandError("Training failed.")
+        if options["register"]:
+            import json
+            from pathlib import Path
+
+            from recognizer.services import model_version_register
+
+            output = Path(options["output"])
+            summary = json.loads(output.with_suffix(".metrics.json").read_text())
+            version = model_version_register(
+                artifact_path=output,
+                name="trained by train_model",
+                metrics={"mnist": summary["test"]},
+                training_counts={"train_images": summary["train_images"], "epochs_run": summary["epochs_run"]},
+            )
+            self.stdout.write(f"registered {version} as a candidate")
