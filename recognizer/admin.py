@@ -243,7 +243,7 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         same = correction.label == obj.predicted_digit
         return format_html("<b>{}</b>{}", correction.label, " (confirms)" if same else "")
 
-    @admin.display(description="review", ordering="review_priority")
+    @admin.display(description="review", ordering=selectors.REVIEW_PRIORITY)
     def review_state(self, obj: Submission) -> str:
         correction = _correction(obj)
         return correction.get_review_state_display() if correction else "-"
@@ -547,8 +547,14 @@ class ModelVersionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/recognizer/modelversion/confirm_activate.html", context)
 
     def _activate(self, request, version: ModelVersion, verb: str):
-        services.model_version_activate(version=version)
-        self.log_change(request, version, f"{verb}: activated.")
+        """Serve `version` through the rollback service, which checks its file and the gate's verdict."""
+        allow_rejected = request.POST.get("allow_rejected") == "yes"
+        try:
+            services.model_version_rollback(version=version, allow_rejected=allow_rejected)
+        except ValidationError as error:
+            self.message_user(request, f"{version} was not activated: {'; '.join(error.messages)}", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:recognizer_modelversion_change", args=[version.pk]))
+        self.log_change(request, version, f"Activated ({verb}).")
         self.message_user(request, f"{version} is now the active model ({verb}).", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:recognizer_modelversion_change", args=[version.pk]))
 

@@ -1,0 +1,162 @@
+"""The review queue's bulk actions: each calls one service and reports what it did."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import numpy as np
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.urls import reverse
+
+from recognizer.models import Correction, RetrainJob, Submission
+from tests.factories import CorrectionFactory, SubmissionFactory
+from training.data import read_idx
+from training.preprocessing import bytes_to_pixels
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:recognizer_submission_changelist")
+
+
+def run(client, action: str, submissions, **extra):
+    data = {"action": action, "_selected_action": [s.pk for s in submissions], "index": "0", **extra}
+    return client.post(CHANGELIST, data)
+
+
+def test_accept_and_reject_change_only_the_selected_corrections(staff_client, staff_user, queue):
+    pending, rejected, plain = queue["pending"], queue["rejected"], queue["unsure"]
+    response = run(staff_client, "accept_corrections", [pending.submission, rejected.submission, plain])
+    assert response.status_code == 302
+    for correction in (pending, rejected):
+        correction.refresh_from_db()
+        assert correction.review_state == Correction.Review.ACCEPTED
+        assert correction.reviewed_by == staff_user
+    assert not Correction.objects.filter(submission=plain).exists()
+    run(staff_client, "reject_corrections", [pending.submission])
+    pending.refresh_from_db()
+    assert pending.review_state == Correction.Review.REJECTED
+    assert Correction.objects.get(pk=queue["accepted"].pk).review_state == Correction.Review.ACCEPTED
+
+
+def test_relabel_asks_for_the_digit_then_relabels_and_accepts(staff_client, staff_user, queue):
+    pending, plain = queue["pending"], queue["unsure"]
+    new_label = (pending.label + 3) % 10
+    page = run(staff_client, "relabel", [pending.submission, plain])
+    assert page.status_code == 200
+    assert page.templates[0].name == "admin/recognizer/submission/action_confirm.html"
+    assert 'name="label"' in page.content.decode()
+    assert not Correction.objects.filter(submission=plain).exists()
+
+    response = run(staff_client, "relabel", [pending.submission, plain], apply="yes", label=str(new_label))
+    assert response.status_code == 302
+    pending.refresh_from_db()
+    assert pending.label == new_label
+    assert pending.review_state == Correction.Review.ACCEPTED
+    assert pending.reviewed_by == staff_user
+    assert pending.history[-1]["label"] == (new_label - 3) % 10
+    created = Correction.objects.get(submission=plain)
+    assert (created.label, created.review_state) == (new_label, Correction.Review.ACCEPTED)
+    assert Submission.objects.get(pk=plain.pk).is_corrected
+
+
+def test_relabel_refuses_a_label_that_is_not_a_digit(staff_client, queue):
+    page = run(staff_client, "relabel", [queue["unsure"]], apply="yes", label="12")
+    assert page.status_code == 200  # the form again, with its error
+    assert not Correction.objects.filter(submission=queue["unsure"]).exists()
+
+
+def test_relabel_keeps_select_across_on_the_intermediate_page(staff_client, queue):
+    page = run(staff_client, "relabel", [queue["unsure"]], select_across="1")
+    assert 'name="select_across" value="1"' in page.content.decode()
+    response = run(staff_client, "relabel", [queue["unsure"]], select_across="1", apply="yes", label="4")
+    assert response.status_code == 302
+    assert Correction.objects.filter(label=4, review_state=Correction.Review.ACCEPTED).count() == len(queue)
+
+
+def test_reopen_confirms_then_withdraws_the_corrections_and_logs_them(staff_client, queue):
+    accepted, plain = queue["accepted"], queue["confident"]
+    page = run(staff_client, "reopen", [accepted.submission, plain])
+    assert page.status_code == 200
+    assert Correction.objects.filter(pk=accepted.pk).exists()
+
+    response = run(staff_client, "reopen", [accepted.submission, plain], apply="yes")
+    assert response.status_code == 302
+    assert not Correction.objects.filter(pk=accepted.pk).exists()
+    submission = Submission.objects.get(pk=accepted.submission.pk)
+    assert not submission.is_corrected
+    entry = LogEntry.objects.get(object_id=str(submission.pk))
+    assert f"withdrew correction {accepted.label} (accepted)" in entry.get_change_message()
+    assert Correction.objects.filter(pk=queue["pending"].pk).exists()
+
+
+def read_export(response, folder) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert sorted(archive.namelist()) == ["images-idx3-ubyte.gz", "labels-idx1-ubyte.gz", "labels.csv"]
+    archive.extractall(folder)
+    images = read_idx(f"{folder}/images-idx3-ubyte.gz")
+    labels = read_idx(f"{folder}/labels-idx1-ubyte.gz")
+    rows = list(csv.DictReader(io.StringIO(archive.read("labels.csv").decode())))
+    return images, labels, rows
+
+
+def test_export_is_valid_idx_with_corrected_labels_else_predicted(staff_client, queue, tmp_path):
+    pending_failed = SubmissionFactory(status=Submission.Status.PENDING, predicted_digit=None, confidence=None)
+    chosen = [queue["pending"].submission, queue["unsure"], queue["accepted"].submission, pending_failed]
+    response = run(staff_client, "export_dataset", chosen)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"].startswith("attachment; filename=")
+    assert response["X-Dataset-Skipped"] == "1"
+    images, labels, rows = read_export(response, tmp_path)
+
+    expected = sorted(chosen[:3], key=lambda s: s.pk)
+    assert images.shape == (3, 28, 28) and images.dtype == np.uint8
+    assert labels.shape == (3,)
+    for index, submission in enumerate(expected):
+        submission = Submission.objects.select_related("correction").get(pk=submission.pk)
+        label = submission.correction.label if submission.is_corrected else submission.predicted_digit
+        assert labels[index] == label
+        assert np.array_equal(images[index], bytes_to_pixels(submission.pixels))
+        assert rows[index]["submission_id"] == str(submission.pk)
+        assert rows[index]["label"] == str(label)
+        assert rows[index]["label_source"] == ("correction" if submission.is_corrected else "prediction")
+
+
+def test_start_retraining_queues_a_job_for_the_admin(staff_client, staff_user, queue):
+    CorrectionFactory.create_batch(30, review_state=Correction.Review.ACCEPTED)
+    response = run(staff_client, "start_retraining", [queue["unsure"]])
+    assert response.status_code == 302
+    job = RetrainJob.objects.get()
+    assert (job.trigger, job.requested_by) == ("admin", staff_user)
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert any("Retraining started" in m for m in messages)
+
+
+def test_start_retraining_says_why_when_it_cannot(staff_client, queue):
+    response = run(staff_client, "start_retraining", [queue["unsure"]])
+    assert not RetrainJob.objects.exists()
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert any("No retraining started" in m for m in messages)
+
+
+def test_delete_goes_through_the_service_and_removes_the_image(staff_client, queue, django_capture_on_commit_callbacks):
+    submission = queue["unsure"]
+    storage, name = submission.image.storage, submission.image.name
+    assert storage.exists(name)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run(staff_client, "delete_selected", [submission], post="yes")
+    assert response.status_code == 302
+    assert not Submission.objects.filter(pk=submission.pk).exists()
+    assert not storage.exists(name)
+
+
+@pytest.mark.parametrize("action", ["accept_corrections", "relabel", "reopen", "export_dataset", "start_retraining"])
+def test_actions_are_refused_to_people_who_are_not_staff(user_client, queue, action):
+    response = run(user_client, action, [queue["pending"].submission], apply="yes", label="1")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    assert Correction.objects.get(pk=queue["pending"].pk).review_state == Correction.Review.PENDING
+    assert not RetrainJob.objects.exists()

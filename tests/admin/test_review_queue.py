@@ -1,0 +1,118 @@
+"""The submission admin as a review queue: columns, order, filters, and the query count."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from recognizer.models import Correction
+from tests.factories import CorrectionFactory, SubmissionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:recognizer_submission_changelist")
+
+
+def listed_ids(response) -> list[int]:
+    return [row.pk for row in response.context["cl"].result_list]
+
+
+def test_queue_puts_unreviewed_corrections_first_then_least_confident(staff_client, queue):
+    response = staff_client.get(CHANGELIST)
+    assert response.status_code == 200
+    expected = ["pending", "rejected", "accepted", "unsure", "middling", "confident"]
+    ids = {name: (row.submission.pk if hasattr(row, "submission") else row.pk) for name, row in queue.items()}
+    assert listed_ids(response) == [ids[name] for name in expected]
+
+
+def test_queue_rows_show_both_thumbnails_prediction_correction_and_review(staff_client, queue):
+    response = staff_client.get(CHANGELIST)
+    html = response.content.decode()
+    pending = queue["pending"]
+    assert html.count('src="data:image/png;base64,') == len(queue)
+    assert pending.submission.image.url in html
+    assert f"<b>{pending.submission.predicted_digit}</b> (90.0%)" in html
+    assert f"<b>{pending.label}</b>" in html
+    assert "Pending review" in html and "Accepted for training" in html
+    assert "carol" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status=done", ["pending", "rejected", "accepted", "unsure", "middling", "confident"]),
+        ("has_correction=yes", ["pending", "rejected", "accepted"]),
+        ("has_correction=no", ["unsure", "middling", "confident"]),
+        ("review=pending", ["pending"]),
+        ("review=accepted", ["accepted"]),
+        ("review=none", ["unsure", "middling", "confident"]),
+        ("confidence=lt50", ["rejected", "accepted", "unsure"]),
+        ("confidence=50-80", ["middling"]),
+        ("confidence=80-95", ["pending"]),
+        ("confidence=ge95", ["confident"]),
+    ],
+)
+def test_queue_filters(staff_client, queue, query, expected):
+    ids = {name: getattr(row, "submission", row).pk for name, row in queue.items()}
+    response = staff_client.get(f"{CHANGELIST}?{query}")
+    assert response.status_code == 200
+    assert listed_ids(response) == [ids[name] for name in expected]
+
+
+def test_queue_filters_by_digits_model_version_and_date(staff_client, queue, versions):
+    accepted = queue["accepted"]
+    response = staff_client.get(f"{CHANGELIST}?corrected_to={accepted.label}&review=accepted")
+    assert listed_ids(response) == [accepted.submission.pk]
+    unsure = queue["unsure"]
+    response = staff_client.get(f"{CHANGELIST}?predicted={unsure.predicted_digit}")
+    assert unsure.pk in listed_ids(response)
+    assert all(row.predicted_digit == unsure.predicted_digit for row in response.context["cl"].result_list)
+    response = staff_client.get(f"{CHANGELIST}?model_version__id__exact={versions[0].pk}")
+    assert listed_ids(response) == [queue["middling"].pk]
+    old_day = "created_at__gte=2000-01-01+00:00:00%2B00:00&created_at__lt=2000-01-02+00:00:00%2B00:00"
+    response = staff_client.get(f"{CHANGELIST}?{old_day}")
+    assert listed_ids(response) == []
+
+
+def test_queue_search_by_owner(staff_client, queue):
+    SubmissionFactory(owner=UserFactory(username="dave"))
+    response = staff_client.get(f"{CHANGELIST}?q=carol")
+    assert len(listed_ids(response)) == len(queue)
+
+
+def fill_queue(count: int, versions) -> None:
+    """`count` submissions by 5 owners and 3 versions, a third of them corrected."""
+    owners = [UserFactory() for _ in range(5)]
+    for index in range(count):
+        fields = {"owner": owners[index % 5], "model_version": versions[index % 3], "confidence": (index % 97) / 100}
+        if index % 3:
+            SubmissionFactory(**fields)
+        else:
+            state = list(Correction.Review.values)[index % 3 and 1]
+            CorrectionFactory(review_state=state, **{f"submission__{k}": v for k, v in fields.items()})
+
+
+def test_changelist_makes_the_same_few_queries_for_10_or_100_rows(
+    staff_client, versions, django_assert_max_num_queries
+):
+    fill_queue(10, versions)
+    staff_client.get(CHANGELIST)  # warm the session and content types
+    with CaptureQueriesContext(connection) as small:
+        assert staff_client.get(CHANGELIST).status_code == 200
+    fill_queue(100, versions)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = staff_client.get(CHANGELIST)
+    assert len(response.context["cl"].result_list) == 100
+    # Session, user, the model version filter's choices, count, rows: no query per row.
+    assert len(small.captured_queries) <= 6, [q["sql"][:80] for q in small.captured_queries]
+
+
+def test_change_page_shows_the_input_large_and_the_correction(staff_client, queue):
+    correction = queue["pending"]
+    response = staff_client.get(reverse("admin:recognizer_submission_change", args=[correction.submission.pk]))
+    html = response.content.decode()
+    assert reverse("dashboard:submission_input", args=[correction.submission.pk]) + "?scale=8" in html
+    assert "Pending review" in html
+    assert 'name="_save"' not in html  # read-only: changes go through the actions
