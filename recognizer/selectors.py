@@ -8,7 +8,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Q, QuerySet
 
-from recognizer.models import Correction, ModelVersion, Submission
+from recognizer.models import Correction, ModelVersion, RetrainJob, Submission
 
 
 def model_version_active() -> ModelVersion:
@@ -121,3 +121,8 @@ def corrections_for_training(*, exclude_trained: bool = False) -> QuerySet[Corre
 
 def submissions_stale_pending(*, older_than: datetime) -> QuerySet[Submission]:
     return Submission.objects.filter(status=Submission.Status.PENDING, created_at__lt=older_than).order_by("id")
+
+
+def retrain_job_get(*, job_id: int) -> RetrainJob:
+    """Return one retrain job with its result version; raise RetrainJob.DoesNotExist."""
+    return RetrainJob.objects.select_related("requested_by", "result_version__parent").get(pk=job_id)

@@ -17,12 +17,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from recognizer import selectors
-from recognizer.models import Correction, ModelVersion, Submission
+from recognizer.models import Correction, ModelVersion, RetrainJob, Submission
 from training.preprocessing import ImageRejected, bytes_to_pixels, open_image, pixels_to_bytes, preprocess_image
 
 logger = logging.getLogger(__name__)
@@ -267,14 +267,14 @@ def _maybe_start_auto_retrain() -> None:
     threshold = settings.RECOGNIZER["RETRAIN_AFTER_ACCEPTED"]
     if threshold <= 0:
         return
-    waiting = selectors.corrections_for_training(exclude_trained=True).count()
+    waiting = _corrections_waiting_count()
     if waiting >= threshold:
         try:
-            from recognizer.retraining import retrain_job_start
-
-            retrain_job_start(trigger="auto", requested_by=None)
-        except Exception:  # a retrain already running, or none configured
-            logger.info("Automatic retrain not started.", exc_info=True)
+            job = retrain_job_start(trigger="auto", requested_by=None)
+        except ValidationError as error:  # one is already queued or running
+            logger.info("Automatic retrain not started (%s waiting): %s", waiting, error.messages[0])
+        else:
+            logger.info("Automatic retrain job %s started: %s accepted corrections waiting.", job.pk, waiting)
 
 
 def _sha256_file(path: Path) -> str:
@@ -361,3 +361,304 @@ def model_version_ensure_initial() -> ModelVersion:
         state=ModelVersion.State.ACTIVE,
         notes="Trained by training/train.py on the full MNIST training set; shipped with the code.",
     )
+
+
+# Retraining: fine-tune on accepted corrections, gate, promote or reject.
+#
+# One job at a time (RetrainJob.in_flight is unique). The job row carries the
+# stage, the progress and a log, written as the work goes on, so the admin and
+# the API can show it. A new version becomes active only if it passes the
+# gate; otherwise it stays recorded as rejected with its metrics and reason.
+
+# Celery kills a retraining after this long; far below the broker's visibility timeout.
+RETRAIN_TIME_LIMIT_SECONDS = 3600
+# A job in flight this long is dead (its worker was killed): free the slot.
+RETRAIN_STALE_AFTER_SECONDS = RETRAIN_TIME_LIMIT_SECONDS + 600
+
+
+def _correction_in_holdout(correction_id: int) -> bool:
+    """Whether a correction belongs to the held-out part; fixed for life by its id.
+
+    A hash of the id decides, so a held-out correction is never trained on,
+    in this retraining or any later one, and the split needs no stored state.
+    """
+    fraction = settings.RECOGNIZER["RETRAIN_HOLDOUT_FRACTION"]
+    digest = hashlib.sha256(f"correction:{correction_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < fraction
+
+
+def _corrections_waiting_count() -> int:
+    """Accepted corrections no version has trained on yet, held-out ones excepted."""
+    ids = selectors.corrections_for_training(exclude_trained=True).values_list("pk", flat=True)
+    return sum(1 for pk in ids if not _correction_in_holdout(pk))
+
+
+def _training_split_counts() -> tuple[int, int]:
+    ids = list(selectors.corrections_for_training().values_list("pk", flat=True))
+    holdout = sum(1 for pk in ids if _correction_in_holdout(pk))
+    return len(ids) - holdout, holdout
+
+
+def _retrain_jobs_expire_stale() -> None:
+    """Fail jobs whose worker died long ago, so retraining never stays blocked."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=RETRAIN_STALE_AFTER_SECONDS)
+    for job in RetrainJob.objects.filter(in_flight=True, created_at__lt=cutoff):
+        if job.started_at and job.started_at >= cutoff:
+            continue
+        reason = f"Abandoned: not finished {RETRAIN_STALE_AFTER_SECONDS // 60} minutes after it was queued or started."
+        job.log += f"{now:%H:%M:%S} {reason}\n"
+        RetrainJob.objects.filter(pk=job.pk, in_flight=True).update(
+            state=RetrainJob.State.FAILED, in_flight=None, error=reason, log=job.log, finished_at=now
+        )
+        logger.warning("Retrain job %s: %s", job.pk, reason)
+
+
+def retrain_job_start(
+    *, trigger: str, requested_by: AbstractBaseUser | None = None, enqueue: bool = True
+) -> RetrainJob:
+    """Queue a retraining on the accepted corrections and return its job.
+
+    Refuses (ValidationError, code "retrain_in_progress") while another job is
+    queued or running, and when there is nothing to train on or hold out
+    ("not_enough_corrections"). The task is sent after commit; with
+    `enqueue=False` the caller runs `retrain_job_run` itself.
+    """
+    _retrain_jobs_expire_stale()
+    current = RetrainJob.objects.filter(in_flight=True).first()
+    if current is not None:
+        raise ValidationError(
+            f"Retrain job {current.pk} is already {current.state}; wait for it to finish.", code="retrain_in_progress"
+        )
+    train, holdout = _training_split_counts()
+    if not train or not holdout:
+        raise ValidationError(
+            f"Not enough accepted corrections: {train} to train on and {holdout} held out for the gate; "
+            "both must be at least 1.",
+            code="not_enough_corrections",
+        )
+    who = getattr(requested_by, "username", None) or trigger
+    try:
+        with transaction.atomic():
+            job = RetrainJob.objects.create(
+                trigger=trigger,
+                requested_by=requested_by,
+                stage="queued",
+                progress={"stage": "queued", "corrections": train, "holdout": holdout},
+                log=f"{timezone.now():%H:%M:%S} Queued by {who}: {train} to train on, {holdout} held out.\n",
+            )
+            if enqueue:
+                transaction.on_commit(lambda: _dispatch_retrain(job.pk))
+    except IntegrityError:
+        raise ValidationError("A retraining is already queued or running.", code="retrain_in_progress") from None
+    return job
+
+
+def _dispatch_retrain(job_id: int) -> None:
+    """Send the retraining to a worker; if the broker is down, say so on the job."""
+    from recognizer import tasks
+
+    try:
+        tasks.retrain_job_run.delay(job_id)
+    except Exception as error:
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            raise
+        logger.warning("Broker unreachable; retrain job %s not sent.", job_id)
+        job = RetrainJob.objects.get(pk=job_id)
+        _retrain_job_finish(job, state=RetrainJob.State.FAILED, error=f"The task queue could not be reached: {error}")
+
+
+def _retrain_job_log(job: RetrainJob, message: str, *, stage: str | None = None, progress: dict | None = None) -> None:
+    """Append a line to the job's log and store its stage and progress now (autocommit)."""
+    job.log += f"{timezone.now():%H:%M:%S} {message}\n"
+    fields = ["log"]
+    if stage is not None:
+        job.stage = stage[:40]
+        fields.append("stage")
+    if progress is not None:
+        job.progress = {**job.progress, **progress}
+        fields.append("progress")
+    job.save(update_fields=fields)
+    logger.info("Retrain job %s: %s", job.pk, message)
+
+
+def _retrain_job_finish(job: RetrainJob, *, state: str, error: str = "", version: ModelVersion | None = None) -> None:
+    job.state = state
+    job.in_flight = None
+    job.stage = "done" if state == RetrainJob.State.SUCCEEDED else "failed"
+    job.error = error[:2000]
+    job.finished_at = timezone.now()
+    job.progress = {**job.progress, "stage": job.stage}
+    if version is not None:
+        job.result_version = version
+    if error:
+        job.log += f"{job.finished_at:%H:%M:%S} Failed: {error}\n"
+    job.save(update_fields=["state", "in_flight", "stage", "error", "finished_at", "progress", "result_version", "log"])
+
+
+def retrain_job_run(*, job_id: int, on_log=None) -> RetrainJob:
+    """Run one retraining job to its end; safe to call again.
+
+    A finished job is returned as it is. A job left `running` by a worker
+    that died starts over. Errors end the job as failed with the reason;
+    they are not raised. `on_log` receives each log line as it is written.
+    """
+    with transaction.atomic():
+        job = RetrainJob.objects.select_for_update().get(pk=job_id)
+        if job.state in (RetrainJob.State.SUCCEEDED, RetrainJob.State.FAILED):
+            return job
+        restarted = job.state == RetrainJob.State.RUNNING
+        job.state = RetrainJob.State.RUNNING
+        job.started_at = timezone.now()
+        job.save(update_fields=["state", "started_at"])
+    if on_log is not None:
+        original = _retrain_job_log
+
+        def log(job, message, **kwargs):
+            original(job, message, **kwargs)
+            on_log(message)
+    else:
+        log = _retrain_job_log
+    if restarted:
+        log(job, "Started again: the worker running it was lost.")
+    try:
+        version = _retrain(job, log)
+    except Exception as error:
+        logger.exception("Retrain job %s failed.", job.pk)
+        _retrain_job_finish(job, state=RetrainJob.State.FAILED, error=f"{type(error).__name__}: {error}")
+        if on_log is not None:
+            on_log(f"Failed: {error}")
+        return job
+    _retrain_job_finish(job, state=RetrainJob.State.SUCCEEDED, version=version)
+    return job
+
+
+def _accuracy_summary(metrics: dict) -> dict:
+    return {"accuracy": metrics.get("accuracy"), "count": metrics.get("count")}
+
+
+def _retrain(job: RetrainJob, log) -> ModelVersion:
+    """Fine-tune the active model, register the result, gate it, promote or reject it."""
+    from recognizer.inference import local_artifact_path
+    from training.finetune import FinetuneConfig, finetune, save_model
+
+    options = settings.RECOGNIZER
+    try:
+        parent = selectors.model_version_active()
+    except ModelVersion.DoesNotExist:
+        parent = model_version_ensure_initial()
+    train, holdout = [], []
+    for correction in selectors.corrections_for_training():
+        (holdout if _correction_in_holdout(correction.pk) else train).append(correction)
+    if not train or not holdout:
+        raise ValueError(f"{len(train)} corrections to train on and {len(holdout)} held out; both must be at least 1.")
+    log(
+        job,
+        f"Fine-tuning {parent} on {len(train)} accepted corrections, {len(holdout)} held out for the gate.",
+        stage="loading data",
+        progress={"stage": "loading data", "base_version": parent.number, "corrections": len(train)},
+    )
+
+    def on_event(event: dict) -> None:
+        stage = event["stage"]
+        if "loss" in event:
+            log(
+                job,
+                f"Epoch {event['epoch']}/{event['epochs']}: loss {event['loss']:.4f}, acc {event['accuracy']:.4f}.",
+                stage=stage,
+                progress={"stage": stage, **{k: event[k] for k in ("epoch", "epochs", "loss", "accuracy")}},
+            )
+        else:
+            log(job, f"{stage[:1].upper()}{stage[1:]}.", stage=stage, progress=event)
+
+    config = FinetuneConfig(epochs=options["RETRAIN_EPOCHS"], replay_images=options["RETRAIN_REPLAY_IMAGES"])
+    result = finetune(
+        base_model_path=local_artifact_path(parent),
+        train_x=np.stack([bytes_to_pixels(c.submission.pixels) for c in train]),
+        train_y=np.array([c.label for c in train]),
+        holdout_x=np.stack([bytes_to_pixels(c.submission.pixels) for c in holdout]),
+        holdout_y=np.array([c.label for c in holdout]),
+        config=config,
+        data_dir=options["MNIST_DIR"] or None,
+        on_event=on_event,
+    )
+    metrics = result.metrics
+    passed, reason = _retrain_gate(metrics)
+    summary = {
+        "mnist": _accuracy_summary(metrics["mnist"]),
+        "holdout": _accuracy_summary(metrics["holdout"]),
+        "parent_mnist": _accuracy_summary(metrics["parent"]["mnist"]),
+        "parent_holdout": _accuracy_summary(metrics["parent"]["holdout"]),
+    }
+    log(job, f"Gate {'passed' if passed else 'failed'}: {reason}", stage="gate", progress={"metrics": summary})
+    with tempfile.TemporaryDirectory(prefix="retrain-") as folder:
+        path = save_model(result.model, Path(folder) / "model.keras")
+        version = model_version_register(
+            artifact_path=path,
+            name=f"retrained on {len(train)} corrections",
+            metrics={**metrics, "history": result.history, "seconds": result.seconds, "retrain_job": job.pk},
+            training_counts=result.counts,
+            parent=parent,
+            notes=f"Retrain job {job.pk} ({job.trigger}), fine-tuned from {parent}.",
+        )
+    with transaction.atomic():
+        active = ModelVersion.objects.select_for_update().filter(state=ModelVersion.State.ACTIVE).first()
+        if passed and active is not None and active.pk != parent.pk:
+            passed, reason = False, f"The active model changed to {active} while retraining; not promoted."
+        version.gate_passed = passed
+        version.gate_reason = reason
+        version.save(update_fields=["gate_passed", "gate_reason"])
+        if passed:
+            model_version_activate(version=version)
+        else:
+            version.state = ModelVersion.State.REJECTED
+            version.save(update_fields=["state"])
+        Correction.objects.filter(pk__in=[c.pk for c in train], trained_in__isnull=True).update(trained_in=version)
+    verdict = "now active" if passed else "rejected; the active model stays"
+    log(job, f"Registered {version}: {verdict}.", stage="registered", progress={"version": version.number})
+    return version
+
+
+def _retrain_gate(metrics: dict) -> tuple[bool, str]:
+    """Apply the promotion gate to fine-tuning metrics; return (passed, reason).
+
+    The new model may lose at most GATE_MAX_MNIST_DROP of MNIST test accuracy
+    and GATE_MAX_HOLDOUT_DROP of held-out correction accuracy, both measured
+    against its parent on the same images in the same run.
+    """
+    rules = (
+        ("MNIST test accuracy", "mnist", settings.RECOGNIZER["GATE_MAX_MNIST_DROP"]),
+        ("held-out correction accuracy", "holdout", settings.RECOGNIZER["GATE_MAX_HOLDOUT_DROP"]),
+    )
+    failures, report = [], []
+    for label, key, allowed in rules:
+        new, old = metrics[key]["accuracy"], metrics["parent"][key]["accuracy"]
+        if new is None or old is None:
+            failures.append(f"no {label} to compare")
+            continue
+        text = f"{label} {old:.2%} -> {new:.2%}"
+        report.append(text)
+        if old - new > allowed + 1e-9:
+            failures.append(f"{text}, a drop of {(old - new) * 100:.2f} points (at most {allowed * 100:.2f} allowed)")
+    if failures:
+        return False, "; ".join(failures) + "."
+    return True, "; ".join(report) + "."
+
+
+def model_version_rollback(*, version: ModelVersion, allow_rejected: bool = False) -> ModelVersion:
+    """Make an earlier version active again; every process switches on its next prediction.
+
+    A version the gate rejected needs `allow_rejected=True`.
+    """
+    if version.state == ModelVersion.State.REJECTED and not allow_rejected:
+        raise ValidationError(
+            f"{version} was rejected by the gate ({version.gate_reason or 'no reason recorded'}).",
+            code="version_rejected",
+        )
+    if not version.artifact or not version.artifact.storage.exists(version.artifact.name):
+        raise ValidationError(f"The model file of {version} is missing from storage.", code="artifact_missing")
+    if version.state == ModelVersion.State.ACTIVE:
+        return version
+    version = model_version_activate(version=version)
+    logger.info("Rolled back to %s.", version)
+    return version

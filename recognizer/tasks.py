@@ -40,3 +40,14 @@ def submissions_predict(self, submission_ids: list[int]) -> None:
 def submissions_sweep_pending() -> int:
     """Re-send predictions that have waited too long (run by celery beat)."""
     return services.submissions_sweep_pending()
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=services.RETRAIN_TIME_LIMIT_SECONDS,
+    soft_time_limit=services.RETRAIN_TIME_LIMIT_SECONDS - 60,
+)
+def retrain_job_run(job_id: int) -> None:
+    """Run one retraining job (nothing happens if it already finished)."""
+    services.retrain_job_run(job_id=job_id)

@@ -7,10 +7,14 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-for-checks-0123456789")
 
 from .base import *  # noqa: F403
-from .base import RECOGNIZER, REST_FRAMEWORK
+from .base import DATABASES, RECOGNIZER, REST_FRAMEWORK
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = tempfile.mkdtemp(prefix="digits-test-media-")
+# A Celery worker started by the tests is handed the test run's folder.
+MEDIA_ROOT = os.environ.get("DIGITS_TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="digits-test-media-")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that worker processes see the test database.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.mkdtemp(prefix="digits-test-db-"), "test.sqlite3")}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

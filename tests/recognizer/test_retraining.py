@@ -1,0 +1,152 @@
+"""Retraining services, the staff API and the commands, run in-process (no broker)."""
+
+from __future__ import annotations
+
+import shutil
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+
+from recognizer import selectors, services
+from recognizer.models import Correction, ModelVersion, RetrainJob
+from tests.celery.corrections import accepted_corrections
+from tests.factories import SubmissionFactory
+
+SMALL_RETRAIN = {"RETRAIN_EPOCHS": 1, "RETRAIN_REPLAY_IMAGES": 300}
+
+
+@pytest.fixture
+def small_retrain(settings):
+    settings.RECOGNIZER = {**settings.RECOGNIZER, **SMALL_RETRAIN}
+
+
+def test_start_queues_one_job_and_refuses_a_second(user, active_version):
+    accepted_corrections(owner=user, count=20)
+
+    job = services.retrain_job_start(trigger="api", requested_by=user)
+
+    assert job.state == RetrainJob.State.QUEUED and job.in_flight
+    assert "Queued by alice" in job.log
+    with pytest.raises(ValidationError) as refused:
+        services.retrain_job_start(trigger="api", requested_by=user)
+    assert refused.value.code == "retrain_in_progress"
+
+
+def test_start_refuses_without_accepted_corrections(user, active_version):
+    SubmissionFactory(owner=user)
+
+    with pytest.raises(ValidationError) as refused:
+        services.retrain_job_start(trigger="api")
+
+    assert refused.value.code == "not_enough_corrections"
+    assert not RetrainJob.objects.exists()
+
+
+def test_a_job_abandoned_by_a_dead_worker_does_not_block_the_next(user, active_version):
+    accepted_corrections(owner=user, count=20)
+    stale = services.retrain_job_start(trigger="api")
+    RetrainJob.objects.filter(pk=stale.pk).update(state=RetrainJob.State.RUNNING, created_at="2020-01-01T00:00Z")
+
+    job = services.retrain_job_start(trigger="api")
+
+    stale.refresh_from_db()
+    assert stale.state == RetrainJob.State.FAILED and "Abandoned" in stale.error
+    assert job.in_flight
+
+
+def test_running_a_finished_job_again_changes_nothing(user, active_version):
+    accepted_corrections(owner=user, count=20)
+    job = services.retrain_job_start(trigger="api")
+    RetrainJob.objects.filter(pk=job.pk).update(state=RetrainJob.State.FAILED, in_flight=None, error="earlier")
+
+    again = services.retrain_job_run(job_id=job.pk)
+
+    assert again.state == RetrainJob.State.FAILED and again.error == "earlier"
+    assert ModelVersion.objects.count() == 1
+
+
+def test_enough_accepted_corrections_start_a_retrain_automatically(
+    settings, user, active_version, django_capture_on_commit_callbacks
+):
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "AUTO_ACCEPT_CORRECTIONS": True, "RETRAIN_AFTER_ACCEPTED": 10}
+    submissions = [SubmissionFactory(owner=user) for _ in range(30)]
+
+    for submission in submissions:
+        with django_capture_on_commit_callbacks() as callbacks:
+            services.correction_set(submission=submission, label=(submission.predicted_digit + 1) % 10, user=user)
+        for callback in callbacks:  # what the commit would run; the retrain task itself is not sent
+            callback()
+
+    job = RetrainJob.objects.get()
+    assert job.trigger == "auto" and job.in_flight
+    assert Correction.objects.filter(review_state=Correction.Review.ACCEPTED).count() == 30
+
+
+def test_api_starts_a_job_for_staff_only(client, user, staff_user, active_version):
+    accepted_corrections(owner=user, count=20)
+    client.force_login(user)
+    assert client.post("/api/v1/models/retrain/").status_code == 403
+    client.force_login(staff_user)
+
+    response = client.post("/api/v1/models/retrain/")
+
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["state"] == "queued" and body["trigger"] == "api" and body["requested_by"] == "admin"
+    assert response["Location"].endswith(f"/api/v1/models/retrain/{body['id']}/")
+    followed = client.get(f"/api/v1/models/retrain/{body['id']}/")
+    assert followed.status_code == 200 and followed.json()["stage"] == "queued"
+    second = client.post("/api/v1/models/retrain/")
+    assert second.status_code == 400 and second.json()["code"] == "retrain_in_progress"
+    assert client.get("/api/v1/models/retrain/999999/").status_code == 404
+
+
+def test_retrain_model_command_trains_gates_and_prints_progress(small_retrain, user, active_version):
+    corrections = accepted_corrections(owner=user, count=40)
+    out = StringIO()
+
+    call_command("retrain_model", stdout=out)
+
+    job = RetrainJob.objects.get()
+    version = job.result_version
+    text = out.getvalue()
+    assert job.state == RetrainJob.State.SUCCEEDED and not job.in_flight
+    assert "Epoch 1/1" in text and "Gate " in text and f"Job {job.pk} done" in text
+    assert version.parent == active_version and version.gate_passed is not None
+    assert version.mnist_accuracy is not None and version.holdout_accuracy is not None
+    assert version.metrics["parent"]["mnist"]["count"] == version.metrics["mnist"]["count"]
+    assert job.progress["epoch"] == 1 and job.progress["stage"] == "done"
+    trained = Correction.objects.filter(trained_in=version).count()
+    assert 0 < trained < len(corrections)  # the held-out part was not trained on
+    expected = ModelVersion.State.ACTIVE if version.gate_passed else ModelVersion.State.REJECTED
+    assert version.state == expected
+    assert Path(version.artifact.path).is_file()
+
+
+def test_rollback_command_activates_an_earlier_version(active_version):
+    second = services.model_version_register(
+        artifact_path=Path(active_version.artifact.path), name="second", state=ModelVersion.State.ACTIVE
+    )
+    assert selectors.model_version_active() == second
+
+    call_command("rollback_model", "--version", str(active_version.number), stdout=StringIO())
+
+    assert selectors.model_version_active() == active_version
+    second.refresh_from_db()
+    assert second.state == ModelVersion.State.RETIRED
+
+
+def test_rollback_refuses_a_rejected_version_unless_allowed(active_version, tmp_path):
+    artifact = tmp_path / "model.keras"
+    shutil.copy(active_version.artifact.path, artifact)
+    rejected = services.model_version_register(artifact_path=artifact, state=ModelVersion.State.REJECTED)
+
+    with pytest.raises(CommandError, match="rejected"):
+        call_command("rollback_model", "--version", str(rejected.number), stdout=StringIO())
+    assert selectors.model_version_active() == active_version
+
+    call_command("rollback_model", "--version", str(rejected.number), "--allow-rejected", stdout=StringIO())
+    assert selectors.model_version_active() == rejected

@@ -1,0 +1,198 @@
+"""Fine-tune a trained digit model on people's corrections without forgetting MNIST.
+
+    result = finetune(base_model_path=..., train_x=..., train_y=..., holdout_x=..., holdout_y=...)
+
+Reads top to bottom: the replay sample of MNIST training images (so the model
+keeps what it knew), the corrections repeated until they carry a fair share of
+each epoch, augmentation on both, a few epochs at a small, decaying learning
+rate with batch-norm statistics frozen, then the base model and the new one
+measured side by side on the MNIST test set and on held-out corrections that
+neither trained on. The caller decides what to do with the numbers (the gate
+lives in recognizer/services.py). No Django here; TensorFlow is imported lazily.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from training.data import Dataset, load_best_available
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    epochs: int = 3
+    replay_images: int = 6000
+    batch_size: int = 64
+    learning_rate: float = 3e-4
+    seed: int = 1234
+    # Corrections are repeated until they make up at least this share of an epoch.
+    min_correction_share: float = 0.25
+    max_correction_repeats: int = 20
+    augment_strength: float = 1.0
+
+
+@dataclass
+class FinetuneResult:
+    """The fine-tuned Keras model and what was measured, JSON-ready."""
+
+    model: object
+    metrics: dict
+    counts: dict
+    history: list[dict] = field(default_factory=list)
+    seconds: dict = field(default_factory=dict)
+
+
+def replay_sample(data: Dataset, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pick `count` MNIST training images at random (fixed seed), or all if fewer."""
+    count = max(0, min(count, len(data.x_train)))
+    chosen = np.sort(np.random.default_rng(seed).choice(len(data.x_train), size=count, replace=False))
+    return data.x_train[chosen], data.y_train[chosen]
+
+
+def correction_repeats(corrections: int, replay: int, config: FinetuneConfig) -> int:
+    """How many times each correction appears per epoch so it is not drowned by the replay set."""
+    if corrections == 0:
+        return 0
+    share = config.min_correction_share
+    wanted = share * replay / max(1e-9, 1.0 - share)
+    return int(min(config.max_correction_repeats, max(1, math.ceil(wanted / corrections))))
+
+
+def _as_images(x) -> np.ndarray:
+    return np.asarray(x, dtype=np.uint8).reshape(-1, 28, 28)
+
+
+def _as_labels(y) -> np.ndarray:
+    return np.asarray(y, dtype=np.int64).reshape(-1)
+
+
+def finetune(
+    *,
+    base_model_path: str | os.PathLike,
+    train_x,
+    train_y,
+    holdout_x,
+    holdout_y,
+    config: FinetuneConfig | None = None,
+    data: Dataset | None = None,
+    data_dir: str | os.PathLike | None = None,
+    on_event: Callable[[dict], None] | None = None,
+) -> FinetuneResult:
+    """Fine-tune the model at `base_model_path` on (train_x, train_y) plus an MNIST replay sample.
+
+    `data` (or `data_dir`, else $MNIST_DIR, else the bundled sample) supplies
+    the replay images and the test set. `on_event` receives small dicts as
+    work goes on: {"stage": ...} and, per epoch, {"stage": "fine-tuning",
+    "epoch", "epochs", "loss", "accuracy"}.
+    """
+    config = config or FinetuneConfig()
+    emit = on_event or (lambda event: None)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+
+    emit({"stage": "loading data"})
+    train_x, train_y = _as_images(train_x), _as_labels(train_y)
+    holdout_x, holdout_y = _as_images(holdout_x), _as_labels(holdout_y)
+    if len(train_x) != len(train_y) or len(holdout_x) != len(holdout_y):
+        raise ValueError("Images and labels differ in length.")
+    if data is None:
+        data = load_best_available(data_dir)
+    replay_x, replay_y = replay_sample(data, config.replay_images, config.seed)
+    repeats = correction_repeats(len(train_x), len(replay_x), config)
+    x = np.concatenate([replay_x, np.repeat(train_x, repeats, axis=0)])
+    y = np.concatenate([replay_y.astype(np.int64), np.repeat(train_y, repeats, axis=0)])
+    if len(x) == 0:
+        raise ValueError("Nothing to train on: no corrections and no replay images.")
+    counts = {
+        "corrections": int(len(train_x)),
+        "correction_repeats": repeats,
+        "replay_images": int(len(replay_x)),
+        "images_per_epoch": int(len(x)),
+        "epochs": config.epochs,
+        "holdout_corrections": int(len(holdout_x)),
+        "mnist_test_images": int(len(data.x_test)),
+        "data_source": data.source,
+    }
+    seconds["data"] = time.perf_counter() - started
+
+    import keras
+    import tensorflow as tf
+
+    from training.augment import build_augmenter
+    from training.evaluate import evaluate_model
+
+    keras.utils.set_random_seed(config.seed)
+    emit({"stage": "evaluating base model"})
+    mark = time.perf_counter()
+    base = keras.models.load_model(base_model_path, compile=False)
+    parent_metrics = {
+        "mnist": evaluate_model(base, data.x_test, data.y_test),
+        "holdout": evaluate_model(base, holdout_x, holdout_y),
+    }
+    seconds["evaluate_base"] = time.perf_counter() - mark
+
+    emit({"stage": "fine-tuning", "epoch": 0, "epochs": config.epochs})
+    mark = time.perf_counter()
+    model = keras.models.load_model(base_model_path, compile=False)
+    for layer in model.layers:
+        # Frozen batch norm keeps the statistics of 60,000 images instead of a small new set's.
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    steps = max(1, math.ceil(len(x) / config.batch_size)) * max(1, config.epochs)
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps, alpha=0.05)
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    augmenter = build_augmenter(config.augment_strength)
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((x[..., None].astype("float32"), y))
+        .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
+        .batch(config.batch_size)
+        .map(lambda images, labels: (augmenter(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    history: list[dict] = []
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            row = {
+                "epoch": epoch + 1,
+                "loss": round(float(logs.get("loss", float("nan"))), 5),
+                "accuracy": round(float(logs.get("accuracy", float("nan"))), 5),
+            }
+            history.append(row)
+            emit({"stage": "fine-tuning", "epochs": config.epochs, **row})
+
+    if config.epochs > 0:
+        model.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[Progress()])
+    seconds["fine_tune"] = time.perf_counter() - mark
+
+    emit({"stage": "evaluating new model"})
+    mark = time.perf_counter()
+    metrics = {
+        "mnist": evaluate_model(model, data.x_test, data.y_test),
+        "holdout": evaluate_model(model, holdout_x, holdout_y),
+        "parent": parent_metrics,
+    }
+    seconds["evaluate_new"] = time.perf_counter() - mark
+    seconds["total"] = time.perf_counter() - started
+    return FinetuneResult(model=model, metrics=metrics, counts=counts, history=history, seconds=seconds)
+
+
+def save_model(model, path: str | os.PathLike) -> Path:
+    """Write the model as a .keras file for serving."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    return path
