@@ -26,7 +26,9 @@
       headers["Content-Type"] = "application/json";
       payload = JSON.stringify(body);
     }
-    return fetch(url, { method: method, headers: headers, body: payload, credentials: "same-origin" }).then(
+    // keepalive: a delete or correction sent just before leaving the page still arrives.
+    var options = { method: method, headers: headers, body: payload, credentials: "same-origin", keepalive: method !== "POST" && method !== "GET" };
+    return fetch(url, options).then(
       function (response) {
         var location = response.headers.get("Location");
         if (response.status === 204) return { status: 204, data: null, location: location };

@@ -263,7 +263,7 @@
     $("result-digit").textContent = prediction.digit;
     $("result-confidence").textContent = percent(prediction.confidence) + " sure" +
       (prediction.confidence < 0.6 ? " (not very)" : "");
-    $("result-status").textContent = "Model " + (prediction.model_version || "") +
+    $("result-status").textContent = (prediction.model_version != null ? "Model v" + prediction.model_version : "") +
       (prediction.inference_ms != null ? " · " + prediction.inference_ms.toFixed(1) + " ms" : "");
     bars.forEach(function (item, digit) {
       var p = prediction.probabilities[digit] || 0;
@@ -305,7 +305,8 @@
                         : window.DigitsApi.correct(api, submission.id, label);
     correctStatus.textContent = "Saving…";
     call.then(function (answer) {
-      submission.correction = withdraw ? null : (answer.data && answer.data.label !== undefined ? answer.data : { label: label });
+      // The API answers the whole submission; keep its correction (or at least the label).
+      submission.correction = withdraw ? null : (answer.data && answer.data.correction) || { label: label };
       if (current === meta) renderCorrection(withdraw ? "Correction removed." : undefined);
     }, function (error) {
       if (current === meta) renderCorrection("Not saved: " + error.detail);

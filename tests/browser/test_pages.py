@@ -1,0 +1,207 @@
+"""The pages in a real browser: log in, draw, correct, upload, themes, touch."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from recognizer.models import Submission
+from tests.browser.conftest import PREDICTION_TIMEOUT_MS, log_in
+from tests.images import digit_png, sample_digit
+
+pytestmark = pytest.mark.browser
+
+# Strokes in fractions of the canvas side: a seven, with a bar and a long diagonal.
+SEVEN = [[(0.24, 0.22), (0.50, 0.21), (0.76, 0.22)], [(0.76, 0.22), (0.62, 0.50), (0.48, 0.82)]]
+# A one: a single upright stroke.
+ONE = [[(0.52, 0.16), (0.51, 0.50), (0.50, 0.84)]]
+
+COUNT_INK = """() => {
+  const canvas = document.getElementById("pad");
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let ink = 0;
+  for (let i = 0; i < data.length; i += 4) if (data[i] < 128) ink++;
+  return ink;
+}"""
+
+
+def draw(page, strokes) -> None:
+    """Draw with the mouse, moving in small steps as a hand would."""
+    box = page.locator("#pad").bounding_box()
+    for stroke in strokes:
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=12)
+        page.mouse.up()
+
+
+def prediction(page) -> str:
+    """Wait until the panel shows a finished prediction with nothing on its way; return the digit."""
+    page.locator('#result[data-state="done"][data-busy="false"]').wait_for(timeout=PREDICTION_TIMEOUT_MS)
+    return page.locator("#result-digit").inner_text()
+
+
+def wait_until(condition, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_log_in_leads_to_the_draw_page(page, user, password):
+    page.goto("/draw/")
+    assert "/accounts/login/" in page.url
+    log_in(page, user.username, password)
+    expect(page.get_by_role("heading", name="Draw a digit")).to_be_visible()
+    expect(page.locator("#result-hint")).to_be_visible()
+    expect(page.locator("#result-digit")).to_be_hidden()
+
+
+@pytest.mark.parametrize(("strokes", "digit"), [(SEVEN, "7"), (ONE, "1")], ids=["seven", "one"])
+def test_drawing_with_the_mouse_shows_the_right_prediction(drawing_page, strokes, digit):
+    page = drawing_page
+    draw(page, strokes)
+    assert prediction(page) == digit
+    expect(page.locator("#result-confidence")).to_contain_text("% sure")
+    bars = page.locator("#bars li")
+    expect(bars).to_have_count(10)
+    expect(page.locator(f'#bars li.top[data-digit="{digit}"]')).to_have_count(1)
+    # The 28x28 input the model saw is shown beside the drawing.
+    page.wait_for_function("document.getElementById('input-image').naturalWidth === 28")
+
+
+def test_correcting_a_drawing_and_finding_it_in_history(drawing_page, user):
+    page = drawing_page
+    draw(page, SEVEN)
+    assert prediction(page) == "7"
+    page.get_by_role("button", name="It was 9").click()
+    expect(page.locator("#correct-status")).to_contain_text("Saved: it was 9")
+    expect(page.get_by_role("button", name="It was 9")).to_have_attribute("aria-pressed", "true")
+    # A digit key corrects too, and replaces the label.
+    page.keyboard.press("4")
+    expect(page.locator("#correct-status")).to_contain_text("Saved: it was 4")
+    expect(page.get_by_role("button", name="It was 9")).to_have_attribute("aria-pressed", "false")
+
+    # Live prediction kept only the latest answer for this drawing.
+    assert wait_until(lambda: Submission.objects.filter(owner=user).count() == 1)
+    submission = Submission.objects.select_related("correction").get(owner=user)
+    assert (submission.source, submission.predicted_digit, submission.correction.label) == ("canvas", 7, 4)
+
+    page.get_by_role("link", name="History", exact=True).click()
+    row = page.locator(f"#submission-{submission.pk}")
+    expect(row).to_contain_text("Corrected to 4")
+    expect(row.locator(".submission-digit")).to_have_text("7")
+    expect(row.locator(".correct-select")).to_have_value("4")
+
+    # Correct again from the list, then delete it.
+    row.locator(".correct-select").select_option("2")
+    expect(row).to_contain_text("Corrected to 2")
+    assert wait_until(lambda: Submission.objects.get(pk=submission.pk).correction.label == 2)
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name=f"Delete submission {submission.pk}").click()
+    expect(row).to_have_count(0)
+    assert wait_until(lambda: not Submission.objects.filter(pk=submission.pk).exists())
+
+
+def test_uploading_a_file_shows_the_prediction_and_what_the_model_saw(drawing_page, user):
+    page = drawing_page
+    _, label = sample_digit(0)
+    page.locator("#file-input").set_input_files(
+        files=[{"name": "digit.png", "mimeType": "image/png", "buffer": digit_png(0)}]
+    )
+    assert prediction(page) == str(label)
+    expect(page.locator("#original-image")).to_have_attribute("src", re.compile(r"^blob:"))
+    page.wait_for_function("document.getElementById('input-image').naturalWidth === 28")
+    assert Submission.objects.get(owner=user).source == "upload"
+
+
+def test_empty_canvas_shows_a_hint_and_clear_really_clears(drawing_page, user):
+    page = drawing_page
+    page.get_by_role("button", name="Predict").click()
+    expect(page.locator("#result-hint")).to_contain_text("Draw a digit first")
+    expect(page.locator("#result-main")).to_be_hidden()
+    draw(page, ONE)
+    prediction(page)
+    assert page.evaluate(COUNT_INK) > 0
+    page.get_by_role("button", name="Clear").click()
+    assert page.evaluate(COUNT_INK) == 0
+    expect(page.locator("#result-hint")).to_be_visible()
+    expect(page.locator("#result-main")).to_be_hidden()
+    # Undo takes back one stroke; Escape clears.
+    draw(page, SEVEN)
+    prediction(page)
+    page.get_by_role("button", name="Undo").click()
+    assert page.evaluate(COUNT_INK) > 0
+    page.keyboard.press("Escape")
+    assert page.evaluate(COUNT_INK) == 0
+    expect(page.locator("#result-hint")).to_be_visible()
+
+
+def test_dark_mode_toggle_is_remembered(drawing_page):
+    page = drawing_page
+    html = page.locator("html")
+    background = "getComputedStyle(document.body).backgroundColor"
+    light = page.evaluate(background)
+    toggle = page.get_by_role("button", name="Toggle dark mode")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    toggle.click()
+    expect(html).to_have_attribute("data-theme", "dark")
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    dark = page.evaluate(background)
+    assert dark != light
+    page.reload()
+    expect(html).to_have_attribute("data-theme", "dark")
+    assert page.evaluate(background) == dark
+    page.get_by_role("button", name="Toggle dark mode").click()
+    expect(html).to_have_attribute("data-theme", "light")
+
+
+@pytest.fixture
+def phone(chromium, live_server, user, password):
+    context = chromium.new_context(
+        base_url=live_server.url,
+        viewport={"width": 390, "height": 700},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = context.new_page()
+    log_in(page, user.username, password)
+    yield page
+    context.close()
+
+
+def swipe(page, start: tuple[float, float], end: tuple[float, float], steps: int = 12) -> None:
+    """A one-finger swipe, sent as real touch input through the DevTools protocol."""
+    cdp = page.context.new_cdp_session(page)
+    (x0, y0), (x1, y1) = start, end
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x0, "y": y0}]})
+    for i in range(1, steps + 1):
+        x, y = x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def test_touch_drawing_draws_instead_of_scrolling(phone):
+    page = phone
+    assert page.evaluate("document.documentElement.scrollHeight > window.innerHeight"), "the page must be scrollable"
+    box = page.locator("#pad").bounding_box()
+    left, top, width, height = box["x"], box["y"], box["width"], box["height"]
+    # An upward swipe on the canvas: on a plain page this scrolls down.
+    swipe(page, (left + width * 0.5, top + height * 0.85), (left + width * 0.5, top + height * 0.15))
+    prediction(page)
+    assert page.evaluate("window.scrollY") == 0
+    assert page.evaluate(COUNT_INK) > 0
+    # The same swipe on the heading does scroll, so the check above means something.
+    heading = page.get_by_role("heading", name="Draw a digit").bounding_box()
+    x, y = heading["x"] + 10, heading["y"] + heading["height"] / 2
+    swipe(page, (x, y), (x, 1))
+    page.wait_for_function("window.scrollY > 0")
