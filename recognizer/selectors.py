@@ -77,6 +77,21 @@ def submission_wait(*, submission_id: int, timeout: float) -> Submission:
         delay = min(delay * 2, 0.1)
 
 
+def submissions_wait(*, submission_ids: list[int], timeout: float) -> list[Submission]:
+    """Poll until none of the submissions is pending or `timeout` seconds pass; keep the order of `submission_ids`."""
+    deadline = time.monotonic() + max(0.0, timeout)
+    pause = 0.005
+    queryset = Submission.objects.select_related("correction", "model_version").filter(pk__in=submission_ids)
+    while True:
+        by_id = {submission.pk: submission for submission in queryset}
+        waiting = any(submission.status == Submission.Status.PENDING for submission in by_id.values())
+        remaining = deadline - time.monotonic()
+        if not waiting or remaining <= 0:
+            return [by_id[pk] for pk in submission_ids if pk in by_id]
+        time.sleep(min(pause, remaining))
+        pause = min(pause * 2, 0.1)
+
+
 def submission_stats(*, user: AbstractBaseUser) -> dict:
     """Return how often the model was right for `user`, overall and per digit.
 

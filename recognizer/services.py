@@ -14,12 +14,14 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from recognizer import selectors
 from recognizer.models import Correction, ModelVersion, RetrainJob, Submission
@@ -191,6 +193,15 @@ def submissions_sweep_pending(*, older_than_seconds: float | None = None) -> int
     for start in range(0, len(ids), 64):
         _dispatch_prediction(ids[start : start + 64])
     return len(ids)
+
+
+def auth_token_obtain(*, username: str, password: str) -> Token:
+    """Return the API token of the active account with these credentials, creating it on first use."""
+    user = authenticate(username=username, password=password)
+    if user is None:
+        raise ValidationError("Unable to log in with this username and password.", code="invalid_credentials")
+    token, _ = Token.objects.get_or_create(user=user)
+    return token
 
 
 def submission_delete(*, submission: Submission) -> None:

@@ -6,8 +6,8 @@ programs).
 
 from __future__ import annotations
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.http import Http404
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation, ValidationError
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -18,6 +18,14 @@ IMAGE_ERROR_STATUS = {
     "image_too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     "unsupported_format": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 }
+
+
+class RequestTooLarge(exceptions.APIException):
+    """A request body over the endpoint's limit, refused before it is read."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request is too large."
+    default_code = "request_too_large"
 
 
 def _first_message(detail) -> tuple[str, str]:
@@ -32,6 +40,14 @@ def _first_message(detail) -> tuple[str, str]:
     return str(detail), getattr(detail, "code", "invalid")
 
 
+def _suspicious_response(exc: SuspiciousOperation) -> Response:
+    # Django refuses these while parsing the body; without this they would be an HTML 400 page.
+    if isinstance(exc, RequestDataTooBig):
+        body = {"detail": "The request body is too large.", "code": "request_too_large"}
+        return Response(body, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    return Response({"detail": f"The request was refused: {exc}", "code": "bad_request"}, status=400)
+
+
 def exception_handler(exc, context):
     if isinstance(exc, ImageRejected):
         body = {"detail": str(exc), "code": exc.code}
@@ -42,6 +58,8 @@ def exception_handler(exc, context):
         message = exc.messages[0] if exc.messages else "Invalid input."
         code = getattr(exc, "code", None) or "invalid"
         return Response({"detail": message, "code": code}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, SuspiciousOperation):
+        return _suspicious_response(exc)
     if isinstance(exc, (ObjectDoesNotExist, Http404)):
         exc = exceptions.NotFound("Not found.")
 
@@ -57,3 +75,8 @@ def exception_handler(exc, context):
         if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
             response.data["fields"] = exc.detail
     return response
+
+
+def not_found(request, *args, **kwargs) -> JsonResponse:
+    """Answer an address the API does not have in JSON, like every other API error."""
+    return JsonResponse({"detail": "There is no API endpoint at this address.", "code": "not_found"}, status=404)

@@ -1,7 +1,37 @@
 """URL contract of the REST API (v1). Keep these paths stable."""
 
-from django.urls import path
+from django.urls import path, re_path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from recognizer.api import auth, errors, retrain, submissions, versions
+from recognizer.api.common import IdConverter
 
 app_name = "api"
 
-urlpatterns: list = []
+register_converter(IdConverter, "api_id")
+
+urlpatterns = [
+    path("v1/auth/token/", auth.TokenObtainApi.as_view(), name="token"),
+    path("v1/submissions/", submissions.SubmissionsApi.as_view(), name="submission-list"),
+    path("v1/submissions/batch/", submissions.SubmissionBatchCreateApi.as_view(), name="submission-batch"),
+    path("v1/submissions/<api_id:submission_id>/", submissions.SubmissionApi.as_view(), name="submission-detail"),
+    path(
+        "v1/submissions/<api_id:submission_id>/correction/",
+        submissions.CorrectionApi.as_view(),
+        name="submission-correction",
+    ),
+    path(
+        "v1/submissions/<api_id:submission_id>/image/",
+        submissions.SubmissionImageApi.as_view(),
+        name="submission-image",
+    ),
+    path("v1/models/", versions.ModelVersionListApi.as_view(), name="model-list"),
+    path("v1/models/active/", versions.ModelVersionActiveApi.as_view(), name="model-active"),
+    path("v1/models/retrain/", retrain.RetrainStartApi.as_view(), name="model-retrain"),
+    path("v1/models/retrain/<api_id:job_id>/", retrain.RetrainJobApi.as_view(), name="model-retrain-job"),
+    # POST v1/models/retrain/ lives in recognizer/api/retrain.py; add its line above this comment.
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Keep last: any other address under /api/ answers a JSON 404, not the HTML page.
+    re_path(r"^", errors.not_found),
+]

@@ -1,0 +1,39 @@
+"""API tokens: trade a username and password for the key scripts send."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from recognizer import services
+from recognizer.api.common import BaseApi
+from recognizer.api.serializers import error_responses
+
+
+class TokenObtainApi(BaseApi):
+    # No authentication here: a stale token in the headers must not block logging in.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    class TokenInputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+    class TokenOutputSerializer(serializers.Serializer):
+        token = serializers.CharField(source="key", help_text="Send it as `Authorization: Token <token>`.")
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        summary="Get an API token",
+        request=TokenInputSerializer,
+        responses={200: TokenOutputSerializer, **error_responses(400, 413, 415, 429)},
+        auth=[],
+    )
+    def post(self, request):
+        """Return the caller's API token for a username and password, creating it on first use."""
+        serializer = self.TokenInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token = services.auth_token_obtain(**serializer.validated_data)
+        return Response(self.TokenOutputSerializer(token).data)

@@ -1,0 +1,141 @@
+"""Serializers several API views share: submissions, model versions, images, errors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from recognizer.models import Correction, ModelVersion, Submission
+
+# data:[<media type>][;<parameter>=<value>]*;base64,<data>
+DATA_URL = re.compile(r"data:(?:[\w.+-]+/[\w.+-]+)?(?:;[\w.+-]+=[\w.+-]+)*(?P<base64>;base64)?,(?P<data>.*)", re.S)
+WHITESPACE = re.compile(r"\s+")
+
+
+class ImageUploadField(serializers.FileField):
+    """A multipart file, read as bytes: never more than one byte past the size limit.
+
+    That extra byte is enough for the service to refuse the image as too large.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_empty_file=True, use_url=False, **kwargs)
+
+    def to_internal_value(self, data) -> bytes:
+        upload = super().to_internal_value(data)
+        return upload.read(settings.RECOGNIZER["MAX_UPLOAD_BYTES"] + 1)
+
+
+class ImageDataField(serializers.CharField):
+    """An image as a data URL (`data:image/png;base64,...`) or as plain base64 text, read as bytes."""
+
+    default_error_messages = {
+        "invalid_data_url": "The data URL is malformed; send data:image/png;base64,<data>.",
+        "invalid_base64": "The image is not valid base64.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=True, **kwargs)
+
+    def to_internal_value(self, data) -> bytes:
+        text = super().to_internal_value(data)
+        if text.startswith("data:"):
+            match = DATA_URL.fullmatch(text)
+            if not match or not match["base64"]:
+                self.fail("invalid_data_url")
+            text = match["data"]
+        text = WHITESPACE.sub("", text)
+        try:
+            # Canvas exports are padded; hand-made base64 often is not.
+            return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            self.fail("invalid_base64")
+
+
+class SourceField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "Where the image comes from: the web canvas, a file upload, or an API client.")
+        super().__init__(choices=Submission.Source.choices, default=Submission.Source.API, **kwargs)
+
+
+class PredictionSerializer(serializers.Serializer):
+    digit = serializers.IntegerField(source="predicted_digit", min_value=0, max_value=9)
+    confidence = serializers.FloatField()
+    probabilities = serializers.ListField(child=serializers.FloatField(), min_length=10, max_length=10)
+    model_version = serializers.IntegerField(
+        source="model_version.number",
+        allow_null=True,
+        help_text="The number of the model version that predicted; null if that version was deleted since.",
+    )
+    inference_ms = serializers.FloatField(allow_null=True, help_text="Model time per image, in milliseconds.")
+
+
+class CorrectionSerializer(serializers.Serializer):
+    label = serializers.IntegerField(min_value=0, max_value=9)
+    review_state = serializers.ChoiceField(choices=Correction.Review.choices)
+    updated_at = serializers.DateTimeField()
+
+
+class SubmissionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Submission.Status.choices)
+    source = serializers.ChoiceField(choices=Submission.Source.choices)
+    created_at = serializers.DateTimeField()
+    image_url = serializers.SerializerMethodField()
+    prediction = serializers.SerializerMethodField()
+    correction = serializers.SerializerMethodField()
+    error = serializers.CharField(help_text="Why the prediction failed, when `status` is `failed`.")
+
+    def get_image_url(self, submission: Submission) -> str:
+        path = reverse("api:submission-image", kwargs={"submission_id": submission.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    @extend_schema_field(PredictionSerializer(allow_null=True))
+    def get_prediction(self, submission: Submission):
+        if submission.status != Submission.Status.DONE:
+            return None
+        return PredictionSerializer(submission).data
+
+    @extend_schema_field(CorrectionSerializer(allow_null=True))
+    def get_correction(self, submission: Submission):
+        if not submission.is_corrected:
+            return None
+        correction = getattr(submission, "correction", None)
+        return CorrectionSerializer(correction).data if correction else None
+
+
+class ModelVersionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    name = serializers.CharField()
+    state = serializers.ChoiceField(choices=ModelVersion.State.choices)
+    created_at = serializers.DateTimeField()
+    activated_at = serializers.DateTimeField(allow_null=True)
+    parent = serializers.IntegerField(source="parent.number", allow_null=True)
+    mnist_accuracy = serializers.FloatField(allow_null=True, help_text="Accuracy on the 10,000 MNIST test images.")
+    holdout_accuracy = serializers.FloatField(
+        allow_null=True, help_text="Accuracy on held-out corrections it never trained on."
+    )
+    metrics = serializers.DictField()
+    training_counts = serializers.DictField()
+    gate_passed = serializers.BooleanField(allow_null=True)
+    gate_reason = serializers.CharField()
+    notes = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, for people.")
+    code = serializers.CharField(help_text="What went wrong, for programs; stable.")
+    index = serializers.IntegerField(required=False, help_text="In a batch, the position of the refused image.")
+    fields = serializers.DictField(required=False, help_text="Every invalid field with its messages.")
+
+
+def error_responses(*statuses: int) -> dict:
+    """Document these error statuses with the `{detail, code}` body."""
+    return {status: ErrorSerializer for status in statuses}

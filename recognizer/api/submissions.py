@@ -1,0 +1,296 @@
+"""Submissions: send digits, read predictions, correct them, delete them.
+
+Each operation is its own view. Where two operations share a path (list and
+create, read and delete, set and withdraw a correction) the URL serves a
+class that combines them, and each keeps its own serializers and limits.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.conf import settings
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+
+from recognizer import selectors, services
+from recognizer.api.common import BaseApi, Pagination, paginated_response, size_text
+from recognizer.api.errors import RequestTooLarge
+from recognizer.api.serializers import (
+    ImageDataField,
+    ImageUploadField,
+    SourceField,
+    SubmissionSerializer,
+    error_responses,
+)
+from recognizer.models import Submission
+
+# Room for multipart headers and JSON around the image itself.
+ENVELOPE_BYTES = 64 * 1024
+MAX_ID = 999_999_999_999_999_999
+IMAGE_CONTENT_TYPES = sorted(set(services.CONTENT_TYPES.values()))
+
+
+class WaitSerializer(serializers.Serializer):
+    wait = serializers.FloatField(
+        required=False,
+        min_value=0,
+        max_value=settings.RECOGNIZER["MAX_WAIT_SECONDS"],
+        default=settings.RECOGNIZER["DEFAULT_WAIT_SECONDS"],
+        help_text="Seconds to wait for the prediction before answering 202 with the submission still pending.",
+    )
+
+    def validate_wait(self, value: float) -> float:
+        if not math.isfinite(value):  # NaN slips past both bounds
+            raise serializers.ValidationError("A valid number is required.", code="invalid")
+        return value
+
+
+def _wait_seconds(request) -> float:
+    serializer = WaitSerializer(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data["wait"]
+
+
+def _is_multipart(request) -> bool:
+    return request.content_type.startswith("multipart/form-data")
+
+
+def _image_body_limit(request, *, images: int) -> int:
+    """Return the largest body `images` images may need: base64 in JSON takes a third more room."""
+    image_bytes = settings.RECOGNIZER["MAX_UPLOAD_BYTES"] * images
+    if not _is_multipart(request):
+        image_bytes = math.ceil(image_bytes * 4 / 3)
+    return image_bytes + ENVELOPE_BYTES
+
+
+def _submission_location(request, submission: Submission) -> str:
+    return request.build_absolute_uri(reverse("api:submission-detail", kwargs={"submission_id": submission.pk}))
+
+
+class SubmissionListApi(BaseApi):
+    pagination_class = Pagination
+
+    class SubmissionFilterSerializer(serializers.Serializer):
+        digit = serializers.IntegerField(required=False, min_value=0, max_value=9, help_text="The predicted digit.")
+        corrected = serializers.BooleanField(
+            required=False, allow_null=True, default=None, help_text="Whether the owner corrected the prediction."
+        )
+        source = serializers.ChoiceField(choices=Submission.Source.choices, required=False)
+        created_after = serializers.DateTimeField(required=False, help_text="Created at or after this time.")
+        created_before = serializers.DateTimeField(required=False, help_text="Created before this time.")
+        user = serializers.IntegerField(
+            required=False, min_value=1, max_value=MAX_ID, help_text="Staff only: the id of one owner."
+        )
+
+    @extend_schema(
+        operation_id="submissions_list",
+        summary="List submissions",
+        parameters=[SubmissionFilterSerializer],
+        responses={200: SubmissionSerializer(many=True), **error_responses(400, 401, 404, 429)},
+    )
+    def get(self, request):
+        """List the caller's submissions, newest first; staff see everyone's."""
+        serializer = self.SubmissionFilterSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        filters = serializer.validated_data
+        submissions = selectors.submission_list(
+            user=request.user,
+            predicted_digit=filters.get("digit"),
+            corrected=filters.get("corrected"),
+            source=filters.get("source"),
+            created_after=filters.get("created_after"),
+            created_before=filters.get("created_before"),
+            owner_id=filters.get("user"),
+        )
+        return paginated_response(self, submissions, SubmissionSerializer)
+
+
+class SubmissionCreateApi(BaseApi):
+    class SubmissionUploadSerializer(serializers.Serializer):
+        image = ImageUploadField(help_text="PNG, JPEG, WebP, GIF (first frame), BMP or TIFF.")
+        source = SourceField()
+
+    class SubmissionDataSerializer(serializers.Serializer):
+        image = ImageDataField(help_text="A data URL (data:image/png;base64,...) or plain base64.")
+        source = SourceField()
+
+    def body_limit(self, request) -> tuple[int, RequestTooLarge]:
+        image_limit = settings.RECOGNIZER["MAX_UPLOAD_BYTES"]
+        error = RequestTooLarge(f"Image is larger than {size_text(image_limit)}.", code="image_too_large")
+        return _image_body_limit(request, images=1), error
+
+    @extend_schema(
+        operation_id="submissions_create",
+        summary="Send a digit",
+        parameters=[WaitSerializer],
+        request={"multipart/form-data": SubmissionUploadSerializer, "application/json": SubmissionDataSerializer},
+        responses={
+            201: OpenApiResponse(SubmissionSerializer, description="Stored and predicted."),
+            202: OpenApiResponse(SubmissionSerializer, description="Stored; the prediction is still pending."),
+            **error_responses(400, 401, 413, 415, 429),
+        },
+    )
+    def post(self, request):
+        """Store one image and answer with its prediction, waiting up to `wait` seconds for it."""
+        wait = _wait_seconds(request)
+        input_class = self.SubmissionUploadSerializer if _is_multipart(request) else self.SubmissionDataSerializer
+        serializer = input_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        submission = services.submission_create(owner=request.user, **serializer.validated_data)
+        # Without a broker the prediction ran at commit and this returns at once.
+        submission = selectors.submission_wait(submission_id=submission.pk, timeout=wait)
+        return Response(
+            SubmissionSerializer(submission, context={"request": request}).data,
+            status=status.HTTP_202_ACCEPTED if submission.status == Submission.Status.PENDING else 201,
+            headers={"Location": _submission_location(request, submission)},
+        )
+
+
+class SubmissionsApi(SubmissionListApi, SubmissionCreateApi):
+    """GET lists, POST creates: /api/v1/submissions/."""
+
+
+class SubmissionBatchCreateApi(BaseApi):
+    class SubmissionBatchUploadSerializer(serializers.Serializer):
+        images = serializers.ListField(child=ImageUploadField(), help_text="Repeat the `images` field once per image.")
+        source = SourceField()
+
+    class SubmissionBatchDataSerializer(serializers.Serializer):
+        images = serializers.ListField(child=ImageDataField(), help_text="Data URLs or plain base64.")
+        source = SourceField()
+
+    def body_limit(self, request) -> tuple[int, RequestTooLarge]:
+        limit = min(
+            settings.RECOGNIZER["MAX_BATCH_UPLOAD_BYTES"],
+            _image_body_limit(request, images=settings.RECOGNIZER["MAX_BATCH"]),
+        )
+        return limit, RequestTooLarge(f"The batch is larger than {size_text(limit)}.")
+
+    @extend_schema(
+        operation_id="submissions_batch_create",
+        summary="Send up to 64 digits at once",
+        parameters=[WaitSerializer],
+        request={
+            "multipart/form-data": SubmissionBatchUploadSerializer,
+            "application/json": SubmissionBatchDataSerializer,
+        },
+        responses={
+            201: OpenApiResponse(SubmissionSerializer(many=True), description="Stored and predicted, in order."),
+            202: OpenApiResponse(SubmissionSerializer(many=True), description="Stored; some are still pending."),
+            **error_responses(400, 401, 413, 415, 429),
+        },
+    )
+    def post(self, request):
+        """Store several images, predict them as one batch, and answer them in the order sent.
+
+        All or nothing: if one image is refused none is stored, and `index` says which.
+        """
+        wait = _wait_seconds(request)
+        input_class = (
+            self.SubmissionBatchUploadSerializer if _is_multipart(request) else self.SubmissionBatchDataSerializer
+        )
+        serializer = input_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        created = services.submission_batch_create(owner=request.user, **serializer.validated_data)
+        submissions = selectors.submissions_wait(submission_ids=[s.pk for s in created], timeout=wait)
+        pending = any(s.status == Submission.Status.PENDING for s in submissions)
+        return Response(
+            SubmissionSerializer(submissions, many=True, context={"request": request}).data,
+            status=status.HTTP_202_ACCEPTED if pending else status.HTTP_201_CREATED,
+        )
+
+
+class SubmissionGetApi(BaseApi):
+    @extend_schema(
+        operation_id="submissions_retrieve",
+        summary="Get a submission",
+        responses={200: SubmissionSerializer, **error_responses(401, 404, 429)},
+    )
+    def get(self, request, submission_id: int):
+        """Return one of the caller's submissions with its prediction (poll here after a 202)."""
+        submission = selectors.submission_get(user=request.user, submission_id=submission_id)
+        return Response(SubmissionSerializer(submission, context={"request": request}).data)
+
+
+class SubmissionDeleteApi(BaseApi):
+    @extend_schema(
+        operation_id="submissions_destroy",
+        summary="Delete a submission",
+        responses={204: None, **error_responses(401, 404, 429)},
+    )
+    def delete(self, request, submission_id: int):
+        """Delete one of the caller's submissions with its correction and its image file."""
+        submission = selectors.submission_get(user=request.user, submission_id=submission_id, for_update=True)
+        services.submission_delete(submission=submission)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SubmissionApi(SubmissionGetApi, SubmissionDeleteApi):
+    """GET reads, DELETE deletes: /api/v1/submissions/{id}/."""
+
+
+class SubmissionImageApi(BaseApi):
+    @extend_schema(
+        operation_id="submissions_image_retrieve",
+        summary="Download the original image",
+        responses={**{(200, content_type): OpenApiTypes.BINARY for content_type in IMAGE_CONTENT_TYPES}}
+        | error_responses(401, 404, 429),
+    )
+    def get(self, request, submission_id: int):
+        """Send the image as it was uploaded, as a passive file that browsers never run."""
+        submission = selectors.submission_get(user=request.user, submission_id=submission_id)
+        try:
+            handle = submission.image.open("rb")
+        except (OSError, ValueError):  # the file is gone from storage
+            raise exceptions.NotFound("The image file is no longer stored.") from None
+        content_type = submission.image_content_type
+        if content_type not in IMAGE_CONTENT_TYPES:
+            content_type = "application/octet-stream"
+        extension = submission.image.name.rsplit(".", 1)[-1]
+        response = FileResponse(handle, content_type=content_type, filename=f"submission-{submission.pk}.{extension}")
+        # Only ever a picture: no sniffing it into HTML, no scripts even if opened directly.
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class CorrectionSetApi(BaseApi):
+    class CorrectionInputSerializer(serializers.Serializer):
+        label = serializers.IntegerField(min_value=0, max_value=9, help_text="The digit actually drawn.")
+
+    @extend_schema(
+        operation_id="submissions_correction_update",
+        summary="Correct a prediction",
+        request=CorrectionInputSerializer,
+        responses={200: SubmissionSerializer, **error_responses(400, 401, 404, 413, 415, 429)},
+    )
+    def put(self, request, submission_id: int):
+        """Set the true label of one of the caller's submissions, replacing any earlier one."""
+        serializer = self.CorrectionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        submission = selectors.submission_get(user=request.user, submission_id=submission_id, for_update=True)
+        services.correction_set(submission=submission, label=serializer.validated_data["label"], user=request.user)
+        return Response(SubmissionSerializer(submission, context={"request": request}).data)
+
+
+class CorrectionWithdrawApi(BaseApi):
+    @extend_schema(
+        operation_id="submissions_correction_destroy",
+        summary="Withdraw a correction",
+        responses={204: None, **error_responses(401, 404, 429)},
+    )
+    def delete(self, request, submission_id: int):
+        """Remove the correction of one of the caller's submissions, if it has one."""
+        submission = selectors.submission_get(user=request.user, submission_id=submission_id, for_update=True)
+        services.correction_withdraw(submission=submission)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CorrectionApi(CorrectionSetApi, CorrectionWithdrawApi):
+    """PUT sets, DELETE withdraws: /api/v1/submissions/{id}/correction/."""

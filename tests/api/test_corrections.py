@@ -1,0 +1,65 @@
+import pytest
+
+from recognizer.models import Correction, Submission
+from tests.api.helpers import SUBMISSIONS, assert_error
+from tests.factories import CorrectionFactory, SubmissionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_put_a_correction(api, user):
+    submission = SubmissionFactory(owner=user, predicted_digit=3)
+
+    response = api.put(f"{SUBMISSIONS}{submission.pk}/correction/", {"label": 8}, format="json")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["id"] == submission.pk
+    assert body["correction"]["label"] == 8
+    assert body["correction"]["review_state"] == "pending"
+    assert body["prediction"]["digit"] == 3
+    assert Correction.objects.get(submission=submission).label == 8
+    assert Submission.objects.get(pk=submission.pk).is_corrected
+
+
+def test_put_again_replaces_the_label_and_keeps_history(api, user):
+    correction = CorrectionFactory(submission__owner=user, label=1)
+
+    response = api.put(f"{SUBMISSIONS}{correction.submission.pk}/correction/", {"label": 2}, format="json")
+
+    assert response.json()["correction"]["label"] == 2
+    correction.refresh_from_db()
+    assert [entry["label"] for entry in correction.history] == [1]
+
+
+def test_put_as_a_form_works_too(api, user):
+    submission = SubmissionFactory(owner=user)
+    response = api.put(f"{SUBMISSIONS}{submission.pk}/correction/", {"label": "5"}, format="multipart")
+    assert response.json()["correction"]["label"] == 5
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [({"label": 10}, "max_value"), ({"label": -1}, "min_value"), ({"label": "seven"}, "invalid"), ({}, "required")],
+)
+def test_a_label_that_is_not_a_digit_is_400(api, user, body, code):
+    submission = SubmissionFactory(owner=user)
+    response = api.put(f"{SUBMISSIONS}{submission.pk}/correction/", body, format="json")
+    assert assert_error(response, 400, code)["detail"].startswith("label: ")
+    assert not Correction.objects.exists()
+
+
+def test_delete_withdraws_the_correction(api, user):
+    correction = CorrectionFactory(submission__owner=user)
+    url = f"{SUBMISSIONS}{correction.submission.pk}/correction/"
+
+    response = api.delete(url)
+
+    assert response.status_code == 204
+    assert not Correction.objects.exists()
+    assert api.get(f"{SUBMISSIONS}{correction.submission.pk}/").json()["correction"] is None
+    assert api.delete(url).status_code == 204  # nothing left to withdraw is fine
+
+
+def test_correcting_a_missing_submission_is_404(api):
+    assert_error(api.put(f"{SUBMISSIONS}999999/correction/", {"label": 1}, format="json"), 404, "not_found")
