@@ -21,6 +21,9 @@ SIZE = 28
 BOX = 20
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "MPO"})
 DEFAULT_MAX_PIXELS = 16_000_000
+# Leading bytes of the accepted formats: a file that starts like one but
+# cannot be read is a broken image, not an unsupported one.
+_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 
 # Below this contrast (0-255) between ink and background nothing was drawn.
 MIN_CONTRAST = 32
@@ -75,6 +78,8 @@ def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Im
     except Image.DecompressionBombError:
         raise ImageTooLarge("The image has too many pixels to decode safely.") from None
     except UnidentifiedImageError:
+        if data.startswith(_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+            raise InvalidImage("The image is corrupt: its header could not be read.") from None
         raise UnsupportedFormat(
             "The file is not an image in a supported format (PNG, JPEG, WebP, GIF, BMP, TIFF)."
         ) from None
