@@ -100,9 +100,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": env("DEFAULT_FILE_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -125,10 +125,10 @@ RECOGNIZER = {
     "MAX_BATCH_UPLOAD_BYTES": env.int("RECOGNIZER_MAX_BATCH_UPLOAD_BYTES", default=4 * RECOGNIZER_MAX_UPLOAD_BYTES),
     "DEFAULT_WAIT_SECONDS": 5.0,
     "MAX_WAIT_SECONDS": 30.0,
-    "INITIAL_MODEL_PATH": env.path(
-        "RECOGNIZER_INITIAL_MODEL", default=BASE_DIR / "training" / "artifacts" / "digit_cnn_v1.keras"
+    "INITIAL_MODEL_PATH": Path(
+        env.str("RECOGNIZER_INITIAL_MODEL", default=str(BASE_DIR / "training" / "artifacts" / "digit_cnn_v1.keras"))
     ),
-    "MODEL_CACHE_DIR": env.path("RECOGNIZER_MODEL_CACHE", default=BASE_DIR / ".model-cache"),
+    "MODEL_CACHE_DIR": Path(env.str("RECOGNIZER_MODEL_CACHE", default=str(BASE_DIR / ".model-cache"))),
     "MNIST_DIR": env("MNIST_DIR", default=""),
     "PENDING_SWEEP_AFTER_SECONDS": env.int("RECOGNIZER_PENDING_SWEEP_AFTER", default=120),
     "AUTO_ACCEPT_CORRECTIONS": env.bool("RECOGNIZER_AUTO_ACCEPT_CORRECTIONS", default=False),
