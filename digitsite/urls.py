@@ -9,6 +9,7 @@ urlpatterns = [
     path("", pages.landing, name="landing"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/dashboard/", include(("recognizer.web.dashboard", "dashboard"))),
     path("admin/", admin.site.urls),
     path("api/", include("recognizer.api.urls")),
     path("", include("recognizer.urls")),

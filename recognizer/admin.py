@@ -68,6 +68,27 @@ class ReadOnlyRowsMixin:
         return super().has_change_permission(request)
 
 
+class ReviewActionsMixin:
+    """Accept or reject the corrections of the selected rows for training."""
+
+    def correction_ids(self, queryset) -> list[int]:
+        raise NotImplementedError
+
+    def _review(self, request, queryset, state: str) -> None:
+        ids = self.correction_ids(queryset)
+        count = services.corrections_review(correction_ids=ids, state=state, reviewer=request.user)
+        label = Correction.Review(state).label.lower()
+        self.message_user(request, f"{count} of {len(ids)} corrections marked {label}.", messages.SUCCESS)
+
+    @admin.action(description="Accept the corrections for training", permissions=["change"])
+    def accept_corrections(self, request, queryset):
+        self._review(request, queryset, Correction.Review.ACCEPTED)
+
+    @admin.action(description="Reject the corrections", permissions=["change"])
+    def reject_corrections(self, request, queryset):
+        self._review(request, queryset, Correction.Review.REJECTED)
+
+
 # Filters -------------------------------------------------------------------------------------------------------
 
 
@@ -152,7 +173,7 @@ class RelabelForm(forms.Form):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
+class SubmissionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "original",
@@ -289,22 +310,8 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
 
     # Actions: each one parses the selection and calls one service.
 
-    def _correction_ids(self, queryset) -> list[int]:
+    def correction_ids(self, queryset) -> list[int]:
         return list(queryset.filter(is_corrected=True).values_list("correction__id", flat=True))
-
-    def _review(self, request, queryset, state: str) -> None:
-        ids = self._correction_ids(queryset)
-        count = services.corrections_review(correction_ids=ids, state=state, reviewer=request.user)
-        label = Correction.Review(state).label.lower()
-        self.message_user(request, f"{count} of {len(ids)} corrections marked {label}.", messages.SUCCESS)
-
-    @admin.action(description="Accept the corrections for training", permissions=["change"])
-    def accept_corrections(self, request, queryset):
-        self._review(request, queryset, Correction.Review.ACCEPTED)
-
-    @admin.action(description="Reject the corrections", permissions=["change"])
-    def reject_corrections(self, request, queryset):
-        self._review(request, queryset, Correction.Review.REJECTED)
 
     def _intermediate(self, request, queryset, *, action: str, title: str, form=None, warning: str = ""):
         context = {
@@ -395,7 +402,7 @@ def start_retrain(request, model_admin: admin.ModelAdmin) -> RetrainJob | None:
 
 
 @admin.register(Correction)
-class CorrectionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
+class CorrectionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
     list_display = ("id", "submission", "label", "review_state", "reviewed_by", "trained_in", "updated_at")
     list_filter = ("review_state", "label", "trained_in")
     search_fields = ("=submission__id", "submission__owner__username")
@@ -411,22 +418,10 @@ class CorrectionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    actions = ("accept", "reject")
+    actions = ("accept_corrections", "reject_corrections")
 
-    def _review(self, request, queryset, state: str) -> None:
-        ids = list(queryset.values_list("pk", flat=True))
-        count = services.corrections_review(correction_ids=ids, state=state, reviewer=request.user)
-        self.message_user(
-            request, f"{count} of {len(ids)} corrections marked {Correction.Review(state).label.lower()}."
-        )
-
-    @admin.action(description="Accept for training", permissions=["change"])
-    def accept(self, request, queryset):
-        self._review(request, queryset, Correction.Review.ACCEPTED)
-
-    @admin.action(description="Reject", permissions=["change"])
-    def reject(self, request, queryset):
-        self._review(request, queryset, Correction.Review.REJECTED)
+    def correction_ids(self, queryset) -> list[int]:
+        return list(queryset.values_list("pk", flat=True))
 
 
 # Model versions ------------------------------------------------------------------------------------------------
@@ -437,6 +432,14 @@ def _active_version() -> ModelVersion | None:
         return selectors.model_version_active()
     except ModelVersion.DoesNotExist:
         return None
+
+
+def _version_link(version: ModelVersion | None) -> str:
+    if version is None:
+        return "-"
+    return format_html(
+        '<a href="{}">{}</a>', reverse("admin:recognizer_modelversion_change", args=[version.pk]), version
+    )
 
 
 def _percent(value: float | None) -> str:
@@ -484,10 +487,7 @@ class ModelVersionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
 
     @admin.display(description="parent")
     def parent_link(self, obj: ModelVersion) -> str:
-        if obj.parent_id is None:
-            return "-"
-        url = reverse("admin:recognizer_modelversion_change", args=[obj.parent_id])
-        return format_html('<a href="{}">{}</a>', url, obj.parent)
+        return _version_link(obj.parent)
 
     @admin.display(description="per-class accuracy and confusion matrix")
     def metric_charts(self, obj: ModelVersion) -> str:
@@ -630,10 +630,7 @@ class RetrainJobAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
 
     @admin.display(description="result version")
     def result_link(self, obj: RetrainJob) -> str:
-        if obj.result_version_id is None:
-            return "-"
-        url = reverse("admin:recognizer_modelversion_change", args=[obj.result_version_id])
-        return format_html('<a href="{}">{}</a>', url, obj.result_version)
+        return _version_link(obj.result_version)
 
     def get_urls(self):
         view = self.admin_site.admin_view(require_POST(self.start_view))

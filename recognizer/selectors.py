@@ -6,7 +6,8 @@ import time
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import TruncDate
 
 from recognizer.models import Correction, ModelVersion, RetrainJob, Submission
 
@@ -136,6 +137,130 @@ def corrections_for_training(*, exclude_trained: bool = False) -> QuerySet[Corre
 
 def submissions_stale_pending(*, older_than: datetime) -> QuerySet[Submission]:
     return Submission.objects.filter(status=Submission.Status.PENDING, created_at__lt=older_than).order_by("id")
+
+
+# The admin review queue and the staff dashboard.
+
+# 0 for a correction still waiting for review, 1 for everything else.
+REVIEW_PRIORITY = Case(
+    When(correction__review_state=Correction.Review.PENDING, then=Value(0)),
+    default=Value(1),
+    output_field=IntegerField(),
+)
+
+
+def submission_review_queue() -> QuerySet[Submission]:
+    """Return every submission with what the review queue shows, most worth a look first.
+
+    First the corrections nobody reviewed yet, then the least confident
+    predictions; one query fetches owner, model version and correction.
+    """
+    return Submission.objects.select_related("owner", "model_version", "correction").order_by(
+        REVIEW_PRIORITY.asc(), F("confidence").asc(nulls_last=True), "-created_at", "-id"
+    )
+
+
+def submission_pixels(*, submission_id: int) -> bytes:
+    """Return the 784 stored input bytes of one submission; raise Submission.DoesNotExist."""
+    return bytes(Submission.objects.values_list("pixels", flat=True).get(pk=submission_id))
+
+
+def model_version_get(*, version_id: int) -> ModelVersion:
+    return ModelVersion.objects.select_related("parent").get(pk=version_id)
+
+
+def model_version_rollback_target() -> ModelVersion | None:
+    """Return the version that served before the active one: the last retired one activated."""
+    return (
+        ModelVersion.objects.filter(state=ModelVersion.State.RETIRED, activated_at__isnull=False)
+        .order_by("-activated_at", "-number")
+        .first()
+    )
+
+
+def retrain_job_current() -> RetrainJob | None:
+    """Return the queued or running retrain job, if there is one."""
+    return RetrainJob.objects.filter(in_flight=True).select_related("requested_by").first()
+
+
+def submission_daily_counts(*, since: datetime) -> list[dict]:
+    """Return submissions and corrections per day (UTC) from `since` on, oldest first."""
+    rows = (
+        Submission.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(total=Count("id"), corrected=Count("id", filter=Q(is_corrected=True)))
+        .order_by("day")
+    )
+    return [{"day": row["day"], "total": row["total"], "corrected": row["corrected"]} for row in rows]
+
+
+# A correction counts as people's verdict unless an admin rejected it.
+_COUNTED_CORRECTION = Q(is_corrected=True) & ~Q(correction__review_state=Correction.Review.REJECTED)
+
+
+def model_version_live_accuracy() -> list[dict]:
+    """Return, per model version, how often people found its predictions right.
+
+    `accuracy` counts a prediction wrong when its owner corrected it to
+    another digit and right otherwise; `feedback_accuracy` looks only at
+    predictions people corrected or confirmed. Rejected corrections are ignored.
+    """
+    wrong = _COUNTED_CORRECTION & ~Q(correction__label=F("predicted_digit"))
+    rows = (
+        Submission.objects.filter(status=Submission.Status.DONE, model_version__isnull=False)
+        .values("model_version", "model_version__number", "model_version__state")
+        .annotate(total=Count("id"), feedback=Count("id", filter=_COUNTED_CORRECTION), wrong=Count("id", filter=wrong))
+        .order_by("model_version__number")
+    )
+    return [
+        {
+            "version_id": row["model_version"],
+            "number": row["model_version__number"],
+            "state": row["model_version__state"],
+            "total": row["total"],
+            "feedback": row["feedback"],
+            "wrong": row["wrong"],
+            "accuracy": (row["total"] - row["wrong"]) / row["total"] if row["total"] else None,
+            "feedback_accuracy": (row["feedback"] - row["wrong"]) / row["feedback"] if row["feedback"] else None,
+        }
+        for row in rows
+    ]
+
+
+def correction_confused_pairs(*, limit: int = 10) -> list[dict]:
+    """Return the (true digit, predicted digit) pairs people corrected most often."""
+    rows = (
+        Correction.objects.exclude(review_state=Correction.Review.REJECTED)
+        .filter(submission__predicted_digit__isnull=False)
+        .exclude(label=F("submission__predicted_digit"))
+        .values("label", "submission__predicted_digit")
+        .annotate(count=Count("id"))
+        .order_by("-count", "label", "submission__predicted_digit")[:limit]
+    )
+    return [
+        {"true": row["label"], "predicted": row["submission__predicted_digit"], "count": row["count"]} for row in rows
+    ]
+
+
+def correction_backlog() -> dict:
+    """Return the review backlog: corrections per review state and the oldest waiting one."""
+    counts = dict(Correction.objects.values_list("review_state").annotate(n=Count("id")).order_by())
+    oldest = (
+        Correction.objects.filter(review_state=Correction.Review.PENDING)
+        .order_by("updated_at")
+        .values("updated_at")
+        .first()
+    )
+    return {
+        "pending": counts.get(Correction.Review.PENDING, 0),
+        "accepted": counts.get(Correction.Review.ACCEPTED, 0),
+        "rejected": counts.get(Correction.Review.REJECTED, 0),
+        "accepted_untrained": Correction.objects.filter(
+            review_state=Correction.Review.ACCEPTED, trained_in__isnull=True
+        ).count(),
+        "oldest_pending": oldest["updated_at"] if oldest else None,
+    }
 
 
 def retrain_job_get(*, job_id: int) -> RetrainJob:

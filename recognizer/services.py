@@ -6,11 +6,17 @@ nothing else changes the data, so the web pages and the API share one path.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import logging
+import tempfile
+import zipfile
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from django.conf import settings
@@ -19,12 +25,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from recognizer import selectors
 from recognizer.models import Correction, ModelVersion, RetrainJob, Submission
+from training.data import write_idx
 from training.preprocessing import ImageRejected, bytes_to_pixels, open_image, pixels_to_bytes, preprocess_image
 
 logger = logging.getLogger(__name__)
@@ -271,6 +278,154 @@ def corrections_review(*, correction_ids: list[int], state: str, reviewer: Abstr
     if state == Correction.Review.ACCEPTED and count:
         transaction.on_commit(_maybe_start_auto_retrain)
     return count
+
+
+def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def corrections_relabel(*, submission_ids: list[int], label: int, reviewer: AbstractBaseUser) -> int:
+    """Give submissions a label decided by staff, accepted for training at once.
+
+    A submission without a correction gets one; a correction with another
+    label keeps the old one in `history` and will be trained on again.
+    Returns how many submissions changed label or review state.
+    """
+    if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label <= 9:
+        raise ValidationError("The label must be a digit from 0 to 9.", code="invalid_label")
+    now = timezone.now()
+    accepted = Correction.Review.ACCEPTED
+    changed = 0
+    with transaction.atomic():
+        for ids in _chunks(submission_ids):
+            locked = list(Submission.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
+            existing = list(Correction.objects.filter(submission_id__in=locked))
+            updates = []
+            for correction in existing:
+                if correction.label == label and correction.review_state == accepted:
+                    continue
+                if correction.label != label:
+                    correction.history = [*correction.history, {"label": correction.label, "until": now.isoformat()}]
+                    correction.label = label
+                    correction.trained_in = None
+                correction.review_state = accepted
+                correction.reviewed_by = reviewer
+                correction.reviewed_at = now
+                correction.updated_at = now
+                updates.append(correction)
+            Correction.objects.bulk_update(
+                updates, ["label", "history", "trained_in", "review_state", "reviewed_by", "reviewed_at", "updated_at"]
+            )
+            missing = set(locked) - {c.submission_id for c in existing}
+            Correction.objects.bulk_create(
+                Correction(submission_id=pk, label=label, review_state=accepted, reviewed_by=reviewer, reviewed_at=now)
+                for pk in sorted(missing)
+            )
+            Submission.objects.filter(pk__in=missing).update(is_corrected=True, updated_at=now)
+            changed += len(updates) + len(missing)
+        if changed:
+            transaction.on_commit(_maybe_start_auto_retrain)
+    return changed
+
+
+def submissions_reopen(*, submission_ids: list[int], reviewer: AbstractBaseUser) -> list[dict]:
+    """Send corrected submissions back to their owners: withdraw their corrections.
+
+    Each submission is uncorrected again, so it leaves every training set
+    and its owner's history asks for the true digit once more. Returns the
+    withdrawn corrections ({"submission_id", "label", "review_state"}) for the record.
+    """
+    withdrawn = []
+    now = timezone.now()
+    with transaction.atomic():
+        for ids in _chunks(submission_ids):
+            corrections = Correction.objects.select_for_update().filter(submission_id__in=ids).order_by("submission_id")
+            rows = list(corrections.values("submission_id", "label", "review_state"))
+            corrections.delete()
+            Submission.objects.filter(pk__in=[row["submission_id"] for row in rows]).update(
+                is_corrected=False, updated_at=now
+            )
+            withdrawn.extend(rows)
+    if withdrawn:
+        logger.info("%s re-opened %d submissions: %s", reviewer, len(withdrawn), withdrawn)
+    return withdrawn
+
+
+DATASET_CSV_COLUMNS = (
+    "index",
+    "submission_id",
+    "label",
+    "label_source",
+    "predicted_digit",
+    "confidence",
+    "review_state",
+    "model_version",
+    "owner_id",
+    "source",
+    "created_at",
+)
+
+
+def dataset_export(*, submissions: QuerySet[Submission], out: BinaryIO) -> dict:
+    """Write `submissions` into `out` as a zip holding an MNIST-style dataset.
+
+    `images-idx3-ubyte.gz` holds the 28x28 inputs (uint8, white ink on black,
+    as MNIST), `labels-idx1-ubyte.gz` the labels, and `labels.csv` one row per
+    image in the same order. The label is the corrected one if there is a
+    correction, otherwise the prediction; submissions with neither (pending,
+    failed) are left out. Returns {"count", "from_corrections", "skipped"}.
+    """
+    rows = (
+        submissions.order_by("pk")
+        .values_list(
+            "pk",
+            "pixels",
+            "predicted_digit",
+            "confidence",
+            "correction__label",
+            "correction__review_state",
+            "model_version__number",
+            "owner_id",
+            "source",
+            "created_at",
+        )
+        .iterator(chunk_size=2000)
+    )
+    images, labels, skipped, from_corrections = [], [], 0, 0
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(DATASET_CSV_COLUMNS)
+    for pk, pixels, predicted, confidence, corrected, review, version, owner_id, source, created in rows:
+        label = corrected if corrected is not None else predicted
+        if label is None:
+            skipped += 1
+            continue
+        from_corrections += corrected is not None
+        images.append(bytes_to_pixels(pixels))
+        labels.append(label)
+        writer.writerow(
+            [
+                len(labels) - 1,
+                pk,
+                label,
+                "correction" if corrected is not None else "prediction",
+                "" if predicted is None else predicted,
+                "" if confidence is None else f"{confidence:.6f}",
+                review or "",
+                "" if version is None else version,
+                owner_id,
+                source,
+                created.isoformat(),
+            ]
+        )
+    image_array = np.stack(images) if images else np.zeros((0, 28, 28), np.uint8)
+    with tempfile.TemporaryDirectory(prefix="digits-export-") as folder, zipfile.ZipFile(out, "w") as archive:
+        for name, array in (("images-idx3-ubyte.gz", image_array), ("labels-idx1-ubyte.gz", np.array(labels))):
+            write_idx(Path(folder) / name, array)
+            archive.write(Path(folder) / name, name)
+        archive.writestr("labels.csv", table.getvalue())
+    return {"count": len(labels), "from_corrections": from_corrections, "skipped": skipped}
 
 
 def _maybe_start_auto_retrain() -> None:
