@@ -44,7 +44,9 @@ def submission_list(
     if predicted_digit is not None:
         queryset = queryset.filter(predicted_digit=predicted_digit)
     if corrected is not None:
-        queryset = queryset.filter(is_corrected=corrected)
+        # `__in` because SQLite uses the (owner, is_corrected) index for `IN (1)` but not for
+        # the bare `WHERE is_corrected` that `=True` becomes.
+        queryset = queryset.filter(is_corrected__in=[corrected])
     if source:
         queryset = queryset.filter(source=source)
     if created_after:
@@ -98,17 +100,26 @@ def submission_stats(*, user: AbstractBaseUser) -> dict:
 
     A prediction counts as wrong when the person corrected it to another digit.
     """
-    rows = (
-        Submission.objects.filter(owner=user, status=Submission.Status.DONE)
+    # Quick with 100,000 submissions: the totals come from the (owner, digit) index
+    # alone (only predicted, i.e. done, submissions have a digit), and only the
+    # corrected rows, found through the (owner, corrected) index, join their correction.
+    totals = (
+        Submission.objects.filter(owner=user, predicted_digit__isnull=False)
         .values("predicted_digit")
-        .annotate(
-            total=Count("id"),
-            wrong=Count("id", filter=Q(is_corrected=True) & ~Q(correction__label=F("predicted_digit"))),
-        )
+        .annotate(n=Count("id"))
+        .values_list("predicted_digit", "n")
+    )
+    corrected = (
+        Submission.objects.filter(owner=user, is_corrected__in=[True])
+        .order_by()
+        .values_list("predicted_digit", "correction__label")
     )
     per_digit = {d: {"total": 0, "wrong": 0} for d in range(10)}
-    for row in rows:
-        per_digit[row["predicted_digit"]] = {"total": row["total"], "wrong": row["wrong"]}
+    for digit, count in totals:
+        per_digit[digit]["total"] = count
+    for digit, label in corrected:
+        if digit is not None and label != digit:
+            per_digit[digit]["wrong"] += 1
     total = sum(v["total"] for v in per_digit.values())
     wrong = sum(v["wrong"] for v in per_digit.values())
     return {

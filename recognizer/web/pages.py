@@ -20,11 +20,12 @@ HISTORY_PAGE_SIZE = 25
 
 
 class CountFreePaginator(Paginator):
-    """Pages without COUNT(*): reads one row past the page to know if another follows.
+    """Pages without COUNT(*): reads one id past the page to know if another follows.
 
-    A person with 100,000 submissions pays for one index range scan per page,
-    not for counting every row on every visit. Page numbers past the end are
-    404s, as with Django's own paginator.
+    `object_list` must be an ordered queryset. A person with 100,000
+    submissions pays for one index range scan per page, not for counting
+    every row on every visit. Page numbers past the end are 404s, as with
+    Django's own paginator.
     """
 
     def validate_number(self, number) -> int:
@@ -39,10 +40,13 @@ class CountFreePaginator(Paginator):
     def page(self, number) -> Page:
         number = self.validate_number(number)
         start = (number - 1) * self.per_page
-        rows = list(self.object_list[start : start + self.per_page + 1])
-        if not rows and number > 1:
+        # Skip through the index for ids only, then read the page's own rows:
+        # a deep page skips index entries, not whole rows.
+        ids = list(self.object_list.values_list("pk", flat=True)[start : start + self.per_page + 1])
+        if not ids and number > 1:
             raise Http404("That page contains no results.")
-        return LookaheadPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
+        rows = list(self.object_list.filter(pk__in=ids[: self.per_page])) if ids else []
+        return LookaheadPage(rows, number, self, more=len(ids) > self.per_page)
 
 
 class LookaheadPage(Page):

@@ -158,14 +158,22 @@ def test_history_list_query_reads_one_page_from_the_owner_index(user_client, use
     assert '"pixels"' not in listing[0].split("FROM")[0]
 
 
-def test_history_shows_how_often_the_model_was_right(user_client, user):
+def test_history_shows_how_often_the_model_was_right(user_client, user, other_user):
     SubmissionFactory.create_batch(3, owner=user, predicted_digit=1)
     CorrectionFactory(submission__owner=user, submission__predicted_digit=1, label=7)
+    # Confirming the predicted digit is not a mistake; pending and other people's rows do not count.
+    CorrectionFactory(submission__owner=user, submission__predicted_digit=5, label=5)
+    SubmissionFactory(owner=user, status=Submission.Status.PENDING, predicted_digit=None, confidence=None)
+    CorrectionFactory(submission__owner=other_user, submission__predicted_digit=1, label=2)
     response = user_client.get(HISTORY)
     stats = response.context["stats"]
-    assert (stats["total"], stats["right"]) == (4, 3)
+    assert (stats["total"], stats["right"]) == (5, 4)
+    per_digit = {row["digit"]: (row["right"], row["total"]) for row in stats["per_digit"]}
+    assert per_digit[1] == (3, 4)
+    assert per_digit[5] == (1, 1)
+    assert per_digit[0] == (0, 0)
     html = response.content.decode()
-    assert "Right <strong>3</strong> of 4 times" in html
+    assert "Right <strong>4</strong> of 5 times" in html
     assert "3/4" in html
 
 
