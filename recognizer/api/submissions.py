@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
@@ -33,6 +33,14 @@ from recognizer.models import Submission
 ENVELOPE_BYTES = 64 * 1024
 MAX_ID = 999_999_999_999_999_999
 IMAGE_CONTENT_TYPES = sorted(set(services.CONTENT_TYPES.values()))
+# A handwritten 1, 28x28, as the canvas sends it: the docs' "Try it out" and schemathesis start from it.
+EXAMPLE_DATA_URL = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAABwAAAAcCAAAAABXZoBIAAAAr0lEQVR42mP8z4AbMDEMAsnNTFP/wjn/UcEbGUbGbzAOus5DTxki"
+    "OXDo/GHCyLgNzkOTPMXIyIrgoRm7noHBDYmLqtOakf38fxzGHmVkFPqPy9jTDAyZDLiMjWEUfPwfh7GHmRkV/uMy9u0/BlcGXMbG"
+    "MAqe+o/D2MfMjLr/cRl77B+DP84oe8sgko9TcheDHD8uyd93GDhYcUkymTKooEYDC4LJ3MJohCrJSJtEDQCfmvJ+OdxhDAAAAABJ"
+    "RU5ErkJggg=="
+)
 
 
 class WaitSerializer(serializers.Serializer):
@@ -129,6 +137,14 @@ class SubmissionCreateApi(BaseApi):
         summary="Send a digit",
         parameters=[WaitSerializer],
         request={"multipart/form-data": SubmissionUploadSerializer, "application/json": SubmissionDataSerializer},
+        examples=[
+            OpenApiExample(
+                "From the canvas",
+                value={"image": EXAMPLE_DATA_URL, "source": "canvas"},
+                request_only=True,
+                media_type="application/json",
+            )
+        ],
         responses={
             201: OpenApiResponse(SubmissionSerializer, description="Stored and predicted."),
             202: OpenApiResponse(SubmissionSerializer, description="Stored; the prediction is still pending."),
@@ -179,6 +195,14 @@ class SubmissionBatchCreateApi(BaseApi):
             "multipart/form-data": SubmissionBatchUploadSerializer,
             "application/json": SubmissionBatchDataSerializer,
         },
+        examples=[
+            OpenApiExample(
+                "Two digits",
+                value={"images": [EXAMPLE_DATA_URL, EXAMPLE_DATA_URL]},
+                request_only=True,
+                media_type="application/json",
+            )
+        ],
         responses={
             201: OpenApiResponse(SubmissionSerializer(many=True), description="Stored and predicted, in order."),
             202: OpenApiResponse(SubmissionSerializer(many=True), description="Stored; some are still pending."),

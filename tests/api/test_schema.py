@@ -1,0 +1,107 @@
+"""The OpenAPI schema, the docs page, and schemathesis fuzzing the API against the schema."""
+
+import contextlib
+
+import pytest
+import schemathesis
+import yaml
+from django.core.handlers.wsgi import WSGIHandler
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from rest_framework.authtoken.models import Token
+from schemathesis import GenerationMode, checks
+
+from tests.factories import CorrectionFactory, SubmissionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CONTRACT = {
+    "/api/v1/auth/token/": {"post"},
+    "/api/v1/submissions/": {"get", "post"},
+    "/api/v1/submissions/batch/": {"post"},
+    "/api/v1/submissions/{submission_id}/": {"get", "delete"},
+    "/api/v1/submissions/{submission_id}/correction/": {"put", "delete"},
+    "/api/v1/submissions/{submission_id}/image/": {"get"},
+    "/api/v1/models/": {"get"},
+    "/api/v1/models/active/": {"get"},
+}
+
+
+def test_the_schema_documents_the_whole_contract(client):
+    response = client.get("/api/schema/")
+
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    assert schema["openapi"].startswith("3.")
+    for path, methods in CONTRACT.items():
+        assert methods <= set(schema["paths"][path]), path
+    create = schema["paths"]["/api/v1/submissions/"]["post"]
+    assert set(create["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
+    assert {"201", "202", "400", "401", "413", "415", "429"} <= set(create["responses"])
+    assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
+
+
+def test_the_docs_page_is_served_by_the_app_itself(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "swagger-ui" in page
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
+    assert "cdn" not in page.lower()
+
+
+# --- schemathesis: a real client generating requests from the served schema ---
+
+SCHEMA_CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
+
+
+@pytest.fixture
+def fuzz_headers(transactional_db):
+    """Alice's token, with a few objects so that some generated ids exist."""
+    alice = UserFactory(username="alice")
+    bob = UserFactory(username="bob")
+    for owner in (alice, bob):
+        SubmissionFactory(owner=owner)
+        CorrectionFactory(submission__owner=owner)
+    return {"Authorization": f"Token {Token.objects.create(user=alice).key}"}
+
+
+def _fuzz(strategy, checks_to_run: list, headers: dict, examples: int) -> None:
+    @given(case=strategy)
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
+    def run(case):
+        case.call_and_validate(headers=headers, checks=checks_to_run)
+
+    run()
+
+
+@pytest.mark.slow
+def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_schema(fuzz_headers):
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", WSGIHandler())
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= sum(len(methods) for methods in CONTRACT.values())
+
+    for operation in operations:
+        # The documented examples (a real digit for the create endpoints) must answer as documented.
+        for strategy in schema.get_strategies_from_examples(operation):
+            _fuzz(strategy, SCHEMA_CHECKS, fuzz_headers, examples=1)
+        # Valid requests: every answer documented, in the documented shape.
+        _fuzz(operation.as_strategy(generation_mode=GenerationMode.POSITIVE), SCHEMA_CHECKS, fuzz_headers, examples=20)
+        # Invalid requests: refused with a 4xx, never a 5xx. Some operations have nothing that
+        # can be made invalid (only optional query integers).
+        with contextlib.suppress(Unsatisfiable):
+            negative = operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
+            _fuzz(negative, [checks.not_a_server_error], fuzz_headers, examples=10)

@@ -1,0 +1,41 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tests.api.helpers import SUBMISSIONS, assert_error
+
+TOKEN_URL = "/api/v1/auth/token/"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tiny_rates(settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "2/minute", "user": "3/minute"},
+    }
+
+
+def test_each_user_has_their_own_budget_then_429_with_retry_after(api, other_api, tiny_rates):
+    for _ in range(3):
+        assert api.get(SUBMISSIONS).status_code == 200
+
+    response = api.get(SUBMISSIONS)
+
+    assert_error(response, 429, "throttled")
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert other_api.get(SUBMISSIONS).status_code == 200
+
+
+def test_anonymous_callers_are_throttled_per_address(tiny_rates):
+    # Logging in is what anonymous callers can do, so that is what their budget guards.
+    here, there = APIClient(REMOTE_ADDR="10.0.0.1"), APIClient(REMOTE_ADDR="10.0.0.2")
+    guess = {"username": "alice", "password": "guess"}
+    for _ in range(2):
+        assert here.post(TOKEN_URL, guess, format="json").status_code == 400
+
+    response = here.post(TOKEN_URL, guess, format="json")
+
+    assert_error(response, 429, "throttled")
+    assert int(response["Retry-After"]) > 0
+    assert there.post(TOKEN_URL, guess, format="json").status_code == 400
