@@ -344,20 +344,31 @@
     }
   });
 
-  var dropZone = $("drop-zone");
-  ["dragenter", "dragover"].forEach(function (name) {
-    dropZone.addEventListener(name, function (event) {
-      event.preventDefault();
-      dropZone.classList.add("dragging");
-    });
+  // A picture dropped anywhere on the page is recognised (and never opened in place of the page).
+  var dropZone = $("drop-zone"), dragDepth = 0;
+  function carriesFiles(event) {
+    return event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types || [], "Files") !== -1;
+  }
+  document.addEventListener("dragenter", function (event) {
+    if (!carriesFiles(event)) return;
+    dragDepth += 1;
+    dropZone.classList.add("dragging");
   });
-  ["dragleave", "drop"].forEach(function (name) {
-    dropZone.addEventListener(name, function () { dropZone.classList.remove("dragging"); });
+  document.addEventListener("dragover", function (event) {
+    if (carriesFiles(event)) event.preventDefault();
   });
-  dropZone.addEventListener("drop", function (event) {
-    event.preventDefault();
+  document.addEventListener("dragleave", function (event) {
+    if (!carriesFiles(event)) return;
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (!dragDepth) dropZone.classList.remove("dragging");
+  });
+  document.addEventListener("drop", function (event) {
+    dragDepth = 0;
+    dropZone.classList.remove("dragging");
     var files = event.dataTransfer && event.dataTransfer.files;
-    if (files && files.length) predictFile(files[0]);
+    if (!files || !files.length) return;
+    event.preventDefault();
+    predictFile(files[0]);
   });
   document.addEventListener("paste", function (event) {
     var items = (event.clipboardData && event.clipboardData.items) || [];

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 
@@ -119,6 +120,32 @@ def test_uploading_a_file_shows_the_prediction_and_what_the_model_saw(drawing_pa
     assert prediction(page) == str(label)
     expect(page.locator("#original-image")).to_have_attribute("src", re.compile(r"^blob:"))
     page.wait_for_function("document.getElementById('input-image').naturalWidth === 28")
+    assert Submission.objects.get(owner=user).source == "upload"
+
+
+MAKE_FILE = """(b64) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([bytes], "digit.png", { type: "image/png" }));
+  return transfer;
+}"""
+
+
+@pytest.mark.parametrize("how", ["drop", "paste"])
+def test_dropping_or_pasting_a_picture_predicts_it(drawing_page, user, how):
+    page = drawing_page
+    _, label = sample_digit(1)
+    transfer = page.evaluate_handle(MAKE_FILE, base64.b64encode(digit_png(1)).decode())
+    if how == "drop":
+        page.dispatch_event("#pad", "dragenter", {"dataTransfer": transfer})
+        expect(page.locator("#drop-zone")).to_have_class(re.compile("dragging"))
+        page.dispatch_event("#pad", "drop", {"dataTransfer": transfer})
+    else:
+        page.evaluate(
+            "(t) => document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: t, bubbles: true}))", transfer
+        )
+    assert prediction(page) == str(label)
+    expect(page.locator("#drop-zone")).not_to_have_class(re.compile("dragging"))
     assert Submission.objects.get(owner=user).source == "upload"
 
 
