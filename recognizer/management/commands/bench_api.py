@@ -1,0 +1,168 @@
+"""Measure POST /api/v1/submissions/ against a naive `model.predict`-per-request view, in one run.
+
+Both run in this process on the embedded default (SQLite, in-process
+tasks), in a throwaway database and media folder, through Django's test
+client, with the same pre-encoded 280x280 PNG bodies, alternating request by
+request so that both see the same machine load.
+
+This module is also the URL conf of the run: the product's URLs plus the
+baseline, which never ships.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.test import Client, override_settings
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+from django.test.utils import setup_test_environment, teardown_test_environment
+from django.urls import include, path
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from training.preprocessing import preprocess_bytes
+
+PRODUCT_URL = "/api/v1/submissions/"
+BASELINE_URL = "/bench/naive-predict/"
+
+
+@functools.cache
+def _naive_model():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    return keras.models.load_model(settings.RECOGNIZER["INITIAL_MODEL_PATH"], compile=False)
+
+
+class NaivePredictApi(APIView):
+    """The usual view: decode and preprocess the upload, then `model.predict` on it, per request.
+
+    Same authentication, parsing and preprocessing as the product; it stores
+    nothing, so every millisecond it spends more is the model call.
+    """
+
+    parser_classes = [MultiPartParser]
+
+    def post(self, request):
+        pixels = preprocess_bytes(request.FILES["image"].read(), max_pixels=settings.RECOGNIZER["MAX_PIXELS"])
+        batch = pixels.reshape(1, 28, 28, 1).astype(np.float32)
+        probabilities = _naive_model().predict(batch, verbose=0)[0]
+        return Response(
+            {
+                "digit": int(probabilities.argmax()),
+                "confidence": float(probabilities.max()),
+                "probabilities": [float(p) for p in probabilities],
+            },
+            status=201,
+        )
+
+
+urlpatterns = [
+    path(BASELINE_URL.strip("/") + "/", NaivePredictApi.as_view()),
+    path("", include(settings.ROOT_URLCONF)),
+]
+
+
+def _bodies(count: int) -> list[bytes]:
+    """Encode `count` different MNIST test digits as 280x280 PNG multipart bodies, dark ink on white."""
+    from PIL import Image
+
+    from training.data import load_sample
+
+    bodies = []
+    for pixels in load_sample().x_test[:count]:
+        picture = Image.fromarray(255 - pixels).resize((280, 280), Image.Resampling.BILINEAR)
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG")
+        upload = SimpleUploadedFile("digit.png", buffer.getvalue(), content_type="image/png")
+        bodies.append(encode_multipart(BOUNDARY, {"image": upload}))
+    return bodies
+
+
+def _post_ms(client: Client, url: str, body: bytes) -> float:
+    started = time.perf_counter()
+    response = client.generic("POST", url, body, content_type=MULTIPART_CONTENT)
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.status_code != 201:
+        raise CommandError(f"POST {url} answered {response.status_code}: {response.content[:300]!r}")
+    return elapsed
+
+
+class Command(BaseCommand):
+    help = "Benchmark POST /api/v1/submissions/ against a naive model.predict-per-request view (same run)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--requests", type=int, default=300, help="timed requests to each (default 300)")
+        parser.add_argument("--warmup", type=int, default=30, help="untimed requests to each first (default 30)")
+
+    def handle(self, *args, requests: int, warmup: int, **options):
+        if connection.vendor != "sqlite" or settings.REDIS_URL:
+            self.stderr.write("Note: not the embedded default (SQLite, no REDIS_URL); figures are for this set-up.")
+        with tempfile.TemporaryDirectory(prefix="bench-api-") as scratch:
+            old_name = connection.settings_dict["NAME"]
+            connection.settings_dict.setdefault("TEST", {})["NAME"] = str(Path(scratch) / "bench.sqlite3")
+            rates = {"anon": "1000000/minute", "user": "1000000/minute"}
+            overrides = override_settings(
+                MEDIA_ROOT=str(Path(scratch) / "media"),
+                ROOT_URLCONF=__name__,
+                REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates},
+            )
+            setup_test_environment()
+            overrides.enable()
+            # One INFO line per in-process task would drown the figures.
+            task_log = logging.getLogger("celery.app.trace")
+            task_log_level = task_log.level
+            task_log.setLevel(logging.WARNING)
+            try:
+                connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+                product, baseline = self._measure(requests=requests, warmup=warmup)
+            finally:
+                connection.creation.destroy_test_db(old_name, verbosity=0)
+                task_log.setLevel(task_log_level)
+                overrides.disable()
+                teardown_test_environment()
+        self._report(product, baseline, requests=requests)
+
+    def _measure(self, *, requests: int, warmup: int) -> tuple[list[float], list[float]]:
+        from django.contrib.auth import get_user_model
+        from rest_framework.authtoken.models import Token
+
+        user = get_user_model().objects.create_user("bench", password=None)
+        client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        bodies = _bodies(10)
+        for index in range(warmup):
+            _post_ms(client, PRODUCT_URL, bodies[index % len(bodies)])
+            _post_ms(client, BASELINE_URL, bodies[index % len(bodies)])
+        product, baseline = [], []
+        for index in range(requests):
+            body = bodies[index % len(bodies)]
+            product.append(_post_ms(client, PRODUCT_URL, body))
+            baseline.append(_post_ms(client, BASELINE_URL, body))
+        return product, baseline
+
+    def _report(self, product: list[float], baseline: list[float], *, requests: int) -> None:
+        def figures(samples: list[float]) -> tuple[float, float]:
+            return float(np.percentile(samples, 50)), float(np.percentile(samples, 95))
+
+        product_median, product_p95 = figures(product)
+        baseline_median, baseline_p95 = figures(baseline)
+        load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+        self.stdout.write(f"{requests} timed requests each, 280x280 PNG, {os.cpu_count()} CPUs, load average {load}")
+        self.stdout.write(f"{'':44} {'median':>9} {'p95':>9}")
+        self.stdout.write(f"{'POST ' + PRODUCT_URL + ' (product)':44} {product_median:7.1f}ms {product_p95:7.1f}ms")
+        self.stdout.write(
+            f"{'POST naive model.predict view (baseline)':44} {baseline_median:7.1f}ms {baseline_p95:7.1f}ms"
+        )
+        self.stdout.write(f"baseline / product at the median: {baseline_median / product_median:.1f}x")
