@@ -168,7 +168,7 @@ class ConfidenceBandFilter(admin.SimpleListFilter):
 
 class RelabelForm(forms.Form):
     label = forms.TypedChoiceField(
-        choices=DIGIT_CHOICES, coerce=int, help_text="The true digit of every selected image."
+        choices=[("", "choose"), *DIGIT_CHOICES], coerce=int, help_text="The true digit of every selected image."
     )
 
 
@@ -183,7 +183,6 @@ class SubmissionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
         "review_state",
         "owner",
         "source",
-        "status",
         "created_at",
     )
     list_display_links = ("id",)
@@ -203,6 +202,8 @@ class SubmissionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
     list_max_show_all = 500
     # One COUNT per page is enough on a large table.
     show_full_result_count = False
+    # Per-choice counts would cost a COUNT per filter choice.
+    show_facets = admin.ShowFacets.NEVER
     actions = (
         "accept_corrections",
         "reject_corrections",
@@ -355,12 +356,12 @@ class SubmissionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
             return self._intermediate(
                 request, queryset, action="reopen", title="Send submissions back to their owners", warning=warning
             )
-        withdrawn = services.submissions_reopen(
-            submission_ids=list(queryset.values_list("pk", flat=True)), reviewer=request.user
-        )
+        owners = dict(queryset.values_list("pk", "owner_id"))
+        withdrawn = services.submissions_reopen(submission_ids=list(owners), reviewer=request.user)
         for row in withdrawn:
+            submission = Submission(pk=row["submission_id"], owner_id=owners[row["submission_id"]])
             message = f"Re-opened: withdrew correction {row['label']} ({row['review_state']})."
-            self.log_change(request, Submission(pk=row["submission_id"]), message)
+            self.log_change(request, submission, message)
         self.message_user(request, f"{len(withdrawn)} submissions sent back to their owners.", messages.SUCCESS)
         return None
 
@@ -498,9 +499,7 @@ class ModelVersionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         ]
         if not charts:
             return "No per-class metrics recorded for this version."
-        return format_html_join(
-            "", '<p><img src="{}" alt="{} metrics" style="max-width:100%" loading="lazy"></p>', charts
-        )
+        return format_html_join("", '<p><img src="{}" alt="{} metrics" style="max-width:100%"></p>', charts)
 
     @admin.display(description="training counts")
     def training_table(self, obj: ModelVersion) -> str:
@@ -619,7 +618,10 @@ class RetrainJobAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
     def progress_table(self, obj: RetrainJob) -> str:
         if not obj.progress:
             return "-"
-        rows = ((key, json.dumps(value, indent=1)) for key, value in obj.progress.items())
+        rows = (
+            (key, value if isinstance(value, str | int | float) else json.dumps(value, indent=1))
+            for key, value in obj.progress.items()
+        )
         return format_html(
             "<table>{}</table>", format_html_join("", "<tr><th>{}</th><td><pre>{}</pre></td></tr>", rows)
         )

@@ -59,18 +59,29 @@ def _figure_png(figure) -> bytes:
     return buffer.getvalue()
 
 
+def _daily_rows(days: int) -> list[dict]:
+    """Every day of the period, oldest first, with zeros for days without submissions."""
+    today = timezone.now().date()
+    first = today - timedelta(days=days - 1)
+    counts = {row["day"]: row for row in selectors.submission_daily_counts(since=timezone.now() - timedelta(days=days))}
+    empty = {"total": 0, "corrected": 0}
+    return [{**counts.get(first + timedelta(days=n), empty), "day": first + timedelta(days=n)} for n in range(days)]
+
+
 def _daily_chart(days: int) -> bytes:
-    rows = selectors.submission_daily_counts(since=timezone.now() - timedelta(days=days))
-    figure = _figure(9, 3)
+    from matplotlib.ticker import MaxNLocator
+
+    rows = _daily_rows(days)
+    figure = _figure(6, 3)
     axes = figure.add_subplot()
-    labels = [row["day"].strftime("%m-%d") for row in rows]
-    axes.bar(labels, [row["total"] for row in rows], color="#3b6fd4", label="submissions")
-    axes.bar(labels, [row["corrected"] for row in rows], color="#e07b39", label="corrected")
+    positions = range(len(rows))
+    axes.bar(positions, [row["total"] for row in rows], color="#3b6fd4", label="submissions")
+    axes.bar(positions, [row["corrected"] for row in rows], color="#e07b39", label="corrected")
+    step = max(1, len(rows) // 8)
+    axes.set_xticks(positions[::step], [row["day"].strftime("%b %d") for row in rows][::step], fontsize=8)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title(f"submissions per day, last {days} days (UTC)")
-    axes.tick_params(axis="x", labelrotation=60, labelsize=7)
-    axes.legend(loc="upper left")
-    if not rows:
-        axes.text(0.5, 0.5, "no submissions", ha="center", va="center", transform=axes.transAxes)
+    axes.legend(loc="upper left", fontsize=8)
     return _figure_png(figure)
 
 
@@ -90,6 +101,8 @@ def _accuracy_chart() -> bytes:
 
 
 def _confused_chart() -> bytes:
+    from matplotlib.ticker import MaxNLocator
+
     rows = selectors.correction_confused_pairs(limit=10)
     figure = _figure(6, 3)
     axes = figure.add_subplot()
@@ -97,6 +110,7 @@ def _confused_chart() -> bytes:
     axes.barh(labels, [row["count"] for row in rows][::-1], color="#c0392b")
     axes.set_title("most confused digit pairs (true read as predicted)")
     axes.set_xlabel("corrections")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     if not rows:
         axes.text(0.5, 0.5, "no corrections yet", ha="center", va="center", transform=axes.transAxes)
     return _figure_png(figure)
@@ -112,7 +126,7 @@ def dashboard(request):
         "title": "Recognizer dashboard",
         "days": days,
         "day_choices": (7, 30, 90, 365),
-        "daily": selectors.submission_daily_counts(since=timezone.now() - timedelta(days=days)),
+        "daily": _daily_rows(days),
         "accuracy": selectors.model_version_live_accuracy(),
         "confused": selectors.correction_confused_pairs(limit=10),
         "backlog": selectors.correction_backlog(),

@@ -89,6 +89,7 @@ def test_reopen_confirms_then_withdraws_the_corrections_and_logs_them(staff_clie
     assert not submission.is_corrected
     entry = LogEntry.objects.get(object_id=str(submission.pk))
     assert f"withdrew correction {accepted.label} (accepted)" in entry.get_change_message()
+    assert entry.object_repr == str(submission)
     assert Correction.objects.filter(pk=queue["pending"].pk).exists()
 
 
