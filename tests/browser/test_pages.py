@@ -149,6 +149,25 @@ def test_dropping_or_pasting_a_picture_predicts_it(drawing_page, user, how):
     assert Submission.objects.get(owner=user).source == "upload"
 
 
+def test_a_prediction_still_pending_is_polled_until_done(drawing_page):
+    """With a worker, the API may answer 202 first; the page then polls the submission."""
+    page = drawing_page
+    polled = []
+
+    def answer_pending(route):
+        response = route.fetch()
+        submission = response.json()
+        page.on("request", lambda r: polled.append(r.url) if r.url.endswith(f"/{submission['id']}/") else None)
+        location = f"/api/v1/submissions/{submission['id']}/"
+        pending = {**submission, "status": "pending", "prediction": None}
+        route.fulfill(status=202, json=pending, headers={"Location": location})
+
+    page.route("**/api/v1/submissions/?wait=*", answer_pending)
+    draw(page, ONE)
+    assert prediction(page) == "1"
+    assert polled, "the page never polled the pending submission"
+
+
 def test_empty_canvas_shows_a_hint_and_clear_really_clears(drawing_page, user):
     page = drawing_page
     page.get_by_role("button", name="Predict").click()
