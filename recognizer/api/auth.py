@@ -25,6 +25,7 @@ class TokenObtainApi(BaseApi):
         token = serializers.CharField(source="key", help_text="Send it as `Authorization: Token <token>`.")
 
     @extend_schema(
+        tags=["auth"],
         operation_id="auth_token_create",
         summary="Get an API token",
         request=TokenInputSerializer,

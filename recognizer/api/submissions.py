@@ -96,6 +96,7 @@ class SubmissionListApi(BaseApi):
         )
 
     @extend_schema(
+        tags=["submissions"],
         operation_id="submissions_list",
         summary="List submissions",
         parameters=[SubmissionFilterSerializer],
@@ -133,6 +134,7 @@ class SubmissionCreateApi(BaseApi):
         return _image_body_limit(request, images=1), error
 
     @extend_schema(
+        tags=["submissions"],
         operation_id="submissions_create",
         summary="Send a digit",
         parameters=[WaitSerializer],
@@ -188,6 +190,7 @@ class SubmissionBatchCreateApi(BaseApi):
         return limit, RequestTooLarge(f"The batch is larger than {size_text(limit)}.")
 
     @extend_schema(
+        tags=["submissions"],
         operation_id="submissions_batch_create",
         summary="Send up to 64 digits at once",
         parameters=[WaitSerializer],
@@ -231,6 +234,7 @@ class SubmissionBatchCreateApi(BaseApi):
 
 class SubmissionGetApi(BaseApi):
     @extend_schema(
+        tags=["submissions"],
         operation_id="submissions_retrieve",
         summary="Get a submission",
         responses={200: SubmissionSerializer, **error_responses(401, 404, 429)},
@@ -243,6 +247,7 @@ class SubmissionGetApi(BaseApi):
 
 class SubmissionDeleteApi(BaseApi):
     @extend_schema(
+        tags=["submissions"],
         operation_id="submissions_destroy",
         summary="Delete a submission",
         responses={204: None, **error_responses(401, 404, 429)},
@@ -260,6 +265,7 @@ class SubmissionApi(SubmissionGetApi, SubmissionDeleteApi):
 
 class SubmissionImageApi(BaseApi):
     @extend_schema(
+        tags=["submissions"],
         operation_id="submissions_image_retrieve",
         summary="Download the original image",
         responses={**{(200, content_type): OpenApiTypes.BINARY for content_type in IMAGE_CONTENT_TYPES}}
@@ -289,6 +295,7 @@ class CorrectionSetApi(BaseApi):
         label = serializers.IntegerField(min_value=0, max_value=9, help_text="The digit actually drawn.")
 
     @extend_schema(
+        tags=["submissions"],
         operation_id="submissions_correction_update",
         summary="Correct a prediction",
         request=CorrectionInputSerializer,
@@ -305,6 +312,7 @@ class CorrectionSetApi(BaseApi):
 
 class CorrectionWithdrawApi(BaseApi):
     @extend_schema(
+        tags=["submissions"],
         operation_id="submissions_correction_destroy",
         summary="Withdraw a correction",
         responses={204: None, **error_responses(401, 404, 429)},

@@ -14,6 +14,7 @@ class ModelVersionListApi(BaseApi):
     pagination_class = Pagination
 
     @extend_schema(
+        tags=["models"],
         operation_id="models_list",
         summary="List model versions",
         responses={200: ModelVersionSerializer(many=True), **error_responses(401, 404, 429)},
@@ -25,6 +26,7 @@ class ModelVersionListApi(BaseApi):
 
 class ModelVersionActiveApi(BaseApi):
     @extend_schema(
+        tags=["models"],
         operation_id="models_active_retrieve",
         summary="Get the active model version",
         responses={200: ModelVersionSerializer, **error_responses(401, 404, 429)},
