@@ -16,7 +16,6 @@ import tempfile
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError
 from django.db.models import F
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -386,9 +385,8 @@ def start_retrain(request, model_admin: admin.ModelAdmin) -> RetrainJob | None:
     """Start a retraining for `request.user` and say how it went; shared by the actions and buttons."""
     try:
         job = services.retrain_job_start(trigger="admin", requested_by=request.user)
-    except (ValidationError, IntegrityError) as error:
-        text = "; ".join(error.messages) if isinstance(error, ValidationError) else "a retraining is already running"
-        model_admin.message_user(request, f"No retraining started: {text}.", messages.ERROR)
+    except ValidationError as error:  # one already in flight, or too few accepted corrections
+        model_admin.message_user(request, f"No retraining started: {' '.join(error.messages)}", messages.ERROR)
         return None
     url = reverse("admin:recognizer_retrainjob_change", args=[job.pk])
     model_admin.message_user(

@@ -7,7 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from recognizer.models import Correction
+from recognizer.admin import SubmissionAdmin
+from recognizer.models import Correction, Submission
 from tests.factories import CorrectionFactory, SubmissionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +117,24 @@ def test_change_page_shows_the_input_large_and_the_correction(staff_client, queu
     assert reverse("dashboard:submission_input", args=[correction.submission.pk]) + "?scale=8" in html
     assert "Pending review" in html
     assert 'name="_save"' not in html  # read-only: changes go through the actions
+
+
+@pytest.mark.parametrize("column", range(2, 10))
+def test_queue_sorts_by_every_sortable_column(staff_client, queue, column):
+    for order in (str(column), f"-{column}"):
+        assert staff_client.get(f"{CHANGELIST}?o={order}").status_code == 200
+
+
+def test_review_column_sorts_waiting_corrections_first(staff_client, queue):
+    review_column = list(SubmissionAdmin.list_display).index("review_state") + 1
+    response = staff_client.get(f"{CHANGELIST}?o={review_column}")
+    assert listed_ids(response)[0] == queue["pending"].submission.pk
+
+
+@pytest.mark.parametrize("status", [Submission.Status.PENDING, Submission.Status.FAILED])
+def test_change_page_of_a_submission_without_prediction(staff_client, status):
+    submission = SubmissionFactory(status=status, predicted_digit=None, confidence=None, probabilities=None)
+    response = staff_client.get(reverse("admin:recognizer_submission_change", args=[submission.pk]))
+    assert response.status_code == 200
+    listing = staff_client.get(CHANGELIST).content.decode()
+    assert submission.get_status_display() in listing
