@@ -112,8 +112,14 @@
   function undo() {
     if (!strokes.length) return;
     strokes.pop();
-    render();
-    if (strokes.length) predictNow(); else showEmpty();
+    if (strokes.length) {
+      render();
+      predictNow();
+      return;
+    }
+    // Undone to nothing: the drawing is gone, and so is its (uncorrected) submission.
+    if (current && current.kind === "canvas") discard(current);
+    clear();
   }
 
   function startOver() {

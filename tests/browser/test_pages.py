@@ -188,6 +188,16 @@ def test_empty_canvas_shows_a_hint_and_clear_really_clears(drawing_page, user):
     page.keyboard.press("Escape")
     assert page.evaluate(COUNT_INK) == 0
     expect(page.locator("#result-hint")).to_be_visible()
+    # Clear keeps what was predicted; undoing a drawing to nothing takes its submission back.
+    assert wait_until(lambda: Submission.objects.filter(owner=user).count() == 2)
+    draw(page, ONE)
+    prediction(page)
+    assert wait_until(lambda: Submission.objects.filter(owner=user).count() == 3)
+    page.keyboard.press("Control+z")
+    assert page.evaluate(COUNT_INK) == 0
+    expect(page.locator("#result-hint")).to_be_visible()
+    expect(page.locator("#result-main")).to_be_hidden()
+    assert wait_until(lambda: Submission.objects.filter(owner=user).count() == 2)
 
 
 def test_dark_mode_toggle_is_remembered(drawing_page):
