@@ -27,6 +27,8 @@ _SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x
 
 # Below this contrast (0-255) between ink and background nothing was drawn.
 MIN_CONTRAST = 32
+# The ink level is what this many of the brightest pixels reach.
+PEAK_PIXELS = 6
 # Fewer ink pixels than this, once at model size, is a speck, not a digit.
 MIN_INK_PIXELS = 4
 # Stroke width over the digit's longest side: 98% of MNIST lies within
@@ -149,10 +151,11 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     background = _histogram_median(border)
     signed = gray.astype(np.int16) - background
     ink = np.clip(signed if background < 128 else -signed, 0, 255).astype(np.uint8)
-    # The ink level: what the brightest 0.1% of pixels reach, so one hot pixel does not set it.
+    # The ink level: what the brightest few pixels reach, so one hot pixel
+    # does not set it, yet a tiny digit on a big page still counts.
     counts = np.bincount(ink.ravel(), minlength=256)
     from_top = np.cumsum(counts[::-1])
-    peak = 255 - int(np.searchsorted(from_top, max(1, ink.size // 1000)))
+    peak = 255 - int(np.searchsorted(from_top, min(PEAK_PIXELS, max(1, ink.size // 1000))))
     if peak < MIN_CONTRAST:
         raise EmptyImage("No digit found: the image is blank or has too little contrast.")
     floor = peak * 0.25
