@@ -38,9 +38,13 @@ class LoadedModel:
         import keras
         import tensorflow as tf
 
+        from training.model import fuse_for_inference
+
         self.model = keras.models.load_model(path, compile=False)
+        # Batch norm folded into the convolutions: same answers, fewer ops per call.
+        self._fused = fuse_for_inference(self.model)
         self._forward = tf.function(
-            lambda batch: self.model(batch, training=False),
+            lambda batch: self._fused(batch, training=False),
             input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)],
             jit_compile=True,
             reduce_retracing=True,

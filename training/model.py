@@ -43,3 +43,58 @@ def build_model():
     x = layers.Dropout(0.4)(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="digit_cnn")
+
+
+def fuse_for_inference(model):
+    """Return an equivalent model with batch norm folded into the layer before it.
+
+    Inference then runs one convolution (or matrix product) with a bias where
+    training ran a convolution, a normalisation and a shift; dropout is
+    dropped and the input rescaling is folded into the first layer. Works on
+    chains of layers such as `build_model` makes; answers match the original
+    to float rounding.
+    """
+    import keras
+    import numpy as np
+    from keras import layers
+
+    chain = [layer for layer in model.layers if not isinstance(layer, (layers.InputLayer, layers.Dropout))]
+    input_scale = 1.0
+    rebuilt = []
+    index = 0
+    while index < len(chain):
+        layer = chain[index]
+        following = chain[index + 1] if index + 1 < len(chain) else None
+        if isinstance(layer, layers.Rescaling) and float(np.asarray(layer.offset)) == 0.0 and not rebuilt:
+            input_scale *= float(np.asarray(layer.scale))
+            index += 1
+            continue
+        if isinstance(layer, (layers.Conv2D, layers.Dense)):
+            weights = layer.get_weights()
+            kernel = weights[0] * input_scale
+            bias = weights[1] if layer.use_bias else np.zeros(kernel.shape[-1], kernel.dtype)
+            input_scale = 1.0
+            activation = layer.activation
+            if isinstance(following, layers.BatchNormalization):
+                gamma, beta, mean, variance = following.get_weights()
+                factor = gamma / np.sqrt(variance + following.epsilon)
+                kernel = kernel * factor
+                bias = (bias - mean) * factor + beta
+                index += 1
+            config = {**layer.get_config(), "use_bias": True, "activation": keras.activations.serialize(activation)}
+            config.pop("name", None)
+            clone = layer.__class__.from_config(config)
+            rebuilt.append((clone, [kernel.astype("float32"), bias.astype("float32")]))
+        else:
+            config = layer.get_config()
+            config.pop("name", None)
+            rebuilt.append((layer.__class__.from_config(config), layer.get_weights()))
+        index += 1
+
+    inputs = keras.Input(shape=model.input_shape[1:])
+    x = inputs
+    for clone, weights in rebuilt:
+        x = clone(x)
+        if weights:
+            clone.set_weights(weights)
+    return keras.Model(inputs, x, name=f"{model.name}_fused")

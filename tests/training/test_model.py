@@ -64,3 +64,14 @@ def test_metrics_from_predictions_counts_per_class():
     assert metrics["per_class_accuracy"][:3] == [0.5, 1.0, 1.0]
     assert metrics["per_class_accuracy"][3] is None
     assert metrics["confusion_matrix"][0][1] == 1
+
+
+def test_the_fused_inference_model_answers_like_the_trained_one(shipped_model):
+    from training.model import fuse_for_inference
+
+    fused = fuse_for_inference(shipped_model)
+    images = load_sample().x_test[:256].astype("float32")[..., None]
+    original = shipped_model(images, training=False).numpy()
+    folded = fused(images).numpy()
+    assert np.abs(original - folded).max() < 1e-4
+    assert not any(layer.__class__.__name__ == "BatchNormalization" for layer in fused.layers)
