@@ -92,3 +92,9 @@ def test_a_batch_body_over_its_limit_is_413_before_reading(api, settings):
     response = api.post(BATCH, {"images": _files([digit_png(0)] * 4)}, format="multipart")
     body = assert_error(response, 413, "request_too_large")
     assert body["detail"] == "The batch is larger than 9.77 KB."
+
+
+def test_more_files_than_django_parses_is_a_json_400(api, settings):
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "MAX_BATCH": 1000}
+    files = _files([b"x"] * (settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1))
+    assert_error(api.post(BATCH, {"images": files}, format="multipart"), 400, "bad_request")
