@@ -16,32 +16,27 @@ def _fresh_throttles():
     cache.clear()
 
 
-@pytest.fixture
-def token(user) -> str:
-    return Token.objects.create(user=user).key
-
-
-@pytest.fixture
-def api(token) -> APIClient:
-    """Alice, as a script: Authorization: Token <key>."""
+def _token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
     return client
+
+
+@pytest.fixture
+def api(user) -> APIClient:
+    """Alice, as a script: Authorization: Token <key>."""
+    return _token_client(user)
 
 
 @pytest.fixture
 def other_api(other_user) -> APIClient:
     """Bob, as a script."""
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other_user).key}")
-    return client
+    return _token_client(other_user)
 
 
 @pytest.fixture
 def staff_api(staff_user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
-    return client
+    return _token_client(staff_user)
 
 
 @pytest.fixture
