@@ -219,6 +219,21 @@ def test_dark_mode_toggle_is_remembered(drawing_page):
     expect(html).to_have_attribute("data-theme", "light")
 
 
+def test_theme_follows_the_system_until_toggled(drawing_page):
+    page = drawing_page
+    background = "getComputedStyle(document.body).backgroundColor"
+    light = page.evaluate(background)
+    page.emulate_media(color_scheme="dark")
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-theme", "auto")
+    assert page.evaluate(background) != light
+    toggle = page.get_by_role("button", name="Toggle dark mode")
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    toggle.click()
+    expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    assert page.evaluate(background) == light
+
+
 @pytest.fixture
 def phone(chromium, live_server, user, password):
     context = chromium.new_context(
