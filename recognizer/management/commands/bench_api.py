@@ -112,7 +112,9 @@ class Command(BaseCommand):
             self.stderr.write("Note: not the embedded default (SQLite, no REDIS_URL); figures are for this set-up.")
         with tempfile.TemporaryDirectory(prefix="bench-api-") as scratch:
             old_name = connection.settings_dict["NAME"]
-            connection.settings_dict.setdefault("TEST", {})["NAME"] = str(Path(scratch) / "bench.sqlite3")
+            # A file, as the embedded default has, in the scratch folder; elsewhere a database beside the real one.
+            test_name = str(Path(scratch) / "bench.sqlite3") if connection.vendor == "sqlite" else f"bench_{old_name}"
+            connection.settings_dict.setdefault("TEST", {})["NAME"] = test_name
             rates = {"anon": "1000000/minute", "user": "1000000/minute"}
             overrides = override_settings(
                 MEDIA_ROOT=str(Path(scratch) / "media"),
