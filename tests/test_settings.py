@@ -1,0 +1,73 @@
+"""Settings: the embedded default, and a production mode that passes check --deploy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_mode_passes_check_deploy_without_warnings():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SETTINGS_MODULE="digitsite.settings.production",
+        SECRET_KEY="a-production-secret-key-of-sufficient-length-and-randomness-0123456789",
+        ALLOWED_HOSTS="digits.example.com",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_mode_refuses_to_start_without_a_secret_key():
+    result = run_manage("check", DJANGO_SETTINGS_MODULE="digitsite.settings.production")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_with_no_settings_it_runs_on_sqlite_with_tasks_in_process():
+    code = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_TASK_ALWAYS_EAGER, settings.DEBUG)"
+    )
+    result = run_manage("shell", "-c", code, DJANGO_SETTINGS_MODULE="digitsite.settings.local")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == ["django.db.backends.sqlite3", "True", "True"]
+
+
+def test_database_url_and_redis_url_switch_to_postgresql_and_workers():
+    code = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_TASK_ALWAYS_EAGER, settings.CELERY_BROKER_URL)"
+    )
+    result = run_manage(
+        "shell",
+        "-c",
+        code,
+        DJANGO_SETTINGS_MODULE="digitsite.settings.local",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == [
+        "django.db.backends.postgresql",
+        "False",
+        "redis://127.0.0.1:6379/3",
+    ]
