@@ -29,6 +29,15 @@ COUNT_INK = """() => {
 }"""
 
 
+# A control without an accessible name shows in the ARIA snapshot as a bare role.
+UNNAMED = re.compile(r"^\s*- (button|link|combobox|img|textbox|checkbox)(:|$)", re.MULTILINE)
+
+
+def assert_everything_named(page) -> None:
+    snapshot = page.locator("body").aria_snapshot()
+    assert not UNNAMED.findall(snapshot), snapshot
+
+
 def draw(page, strokes) -> None:
     """Draw with the mouse, moving in small steps as a hand would."""
     box = page.locator("#pad").bounding_box()
@@ -89,6 +98,7 @@ def test_correcting_a_drawing_and_finding_it_in_history(drawing_page, user):
     page.keyboard.press("4")
     expect(page.locator("#correct-status")).to_contain_text("Saved: it was 4")
     expect(page.get_by_role("button", name="It was 9")).to_have_attribute("aria-pressed", "false")
+    assert_everything_named(page)
 
     # Live prediction kept only the latest answer for this drawing.
     assert wait_until(lambda: Submission.objects.filter(owner=user).count() == 1)
@@ -100,6 +110,7 @@ def test_correcting_a_drawing_and_finding_it_in_history(drawing_page, user):
     expect(row).to_contain_text("Corrected to 4")
     expect(row.locator(".submission-digit")).to_have_text("7")
     expect(row.locator(".correct-select")).to_have_value("4")
+    assert_everything_named(page)
 
     # Correct again from the list, then delete it.
     row.locator(".correct-select").select_option("2")
