@@ -17,6 +17,8 @@ from recognizer.models import Submission
 from training.preprocessing import bytes_to_pixels, pixels_to_png
 
 HISTORY_PAGE_SIZE = 25
+# Past this the offset would overflow the database's integers; no one has that many pages.
+MAX_PAGE = 10**9
 
 
 class CountFreePaginator(Paginator):
@@ -35,6 +37,8 @@ class CountFreePaginator(Paginator):
             raise Http404("That page number is not a whole number.") from None
         if number < 1:
             raise Http404("That page number is less than 1.")
+        if number > MAX_PAGE:
+            raise Http404("That page contains no results.")
         return number
 
     def page(self, number) -> Page:
@@ -80,10 +84,14 @@ class HistoryFilterForm(forms.Form):
     source = forms.ChoiceField(label="Source", choices=[("", "Any source"), *Submission.Source.choices], required=False)
 
     def filters(self) -> dict:
-        if not self.is_valid():
-            return {}
+        """The selector's filters from the fields that are valid; an invalid one is left out."""
+        self.is_valid()
         data = self.cleaned_data
-        return {"predicted_digit": data["digit"], "corrected": data["corrected"], "source": data["source"] or None}
+        return {
+            "predicted_digit": data.get("digit"),
+            "corrected": data.get("corrected"),
+            "source": data.get("source") or None,
+        }
 
 
 @require_GET

@@ -103,6 +103,7 @@ def test_history_shows_prediction_confidence_correction_and_source(user_client, 
         ({"source": "upload"}, {"upload"}),
         ({"digit": "3", "corrected": "no"}, {"three"}),
         ({"digit": "nonsense", "source": "fax"}, {"three", "upload", "corrected"}),
+        ({"digit": "12", "source": "upload"}, {"upload"}),
         ({}, {"three", "upload", "corrected"}),
     ],
 )
@@ -140,7 +141,7 @@ def test_history_pages_keep_the_filters(user_client, user):
     assert "digit=2&amp;page=2" in html
 
 
-@pytest.mark.parametrize("page", ["2", "0", "x"])
+@pytest.mark.parametrize("page", ["2", "0", "x", "-1", "99999999999999999999999"])
 def test_history_pages_past_the_end_or_invalid_are_404(user_client, user, page):
     SubmissionFactory(owner=user)
     assert user_client.get(HISTORY, {"page": page}).status_code == 404
