@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    # Throttle history lives in the cache, which outlives a test.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _token_client(user) -> APIClient:

@@ -1,19 +1,27 @@
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.api.helpers import SUBMISSIONS, assert_error
 
 TOKEN_URL = "/api/v1/auth/token/"
+ADDRESSES = ("10.0.0.1", "10.0.0.2")
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def tiny_rates(settings):
+def tiny_rates(settings, user, other_user):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"anon": "2/minute", "user": "3/minute"},
     }
+    # Only this test's callers: the cache may be the shared Redis, so it is never flushed whole.
+    keys = [f"throttle_user_{person.pk}" for person in (user, other_user)]
+    keys += [f"throttle_anon_{address}" for address in ADDRESSES]
+    cache.delete_many(keys)
+    yield
+    cache.delete_many(keys)
 
 
 def test_each_user_has_their_own_budget_then_429_with_retry_after(api, other_api, tiny_rates):
@@ -29,7 +37,7 @@ def test_each_user_has_their_own_budget_then_429_with_retry_after(api, other_api
 
 def test_anonymous_callers_are_throttled_per_address(tiny_rates):
     # Logging in is what anonymous callers can do, so that is what their budget guards.
-    here, there = APIClient(REMOTE_ADDR="10.0.0.1"), APIClient(REMOTE_ADDR="10.0.0.2")
+    here, there = (APIClient(REMOTE_ADDR=address) for address in ADDRESSES)
     guess = {"username": "alice", "password": "guess"}
     for _ in range(2):
         assert here.post(TOKEN_URL, guess, format="json").status_code == 400
