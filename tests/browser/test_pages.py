@@ -179,6 +179,27 @@ def test_a_prediction_still_pending_is_polled_until_done(drawing_page):
     assert polled, "the page never polled the pending submission"
 
 
+def test_a_pen_draws_too(drawing_page):
+    page = drawing_page
+    page.evaluate("window.pointerTypes = []; addEventListener('pointerdown', (e) => pointerTypes.push(e.pointerType))")
+    box = page.locator("#pad").bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    x, top, bottom = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.15, box["y"] + box["height"] * 0.85
+
+    def pen(kind: str, y: float) -> None:
+        event = {"type": kind, "x": x, "y": y, "button": "left", "buttons": 1, "clickCount": 1, "pointerType": "pen"}
+        cdp.send("Input.dispatchMouseEvent", event)
+
+    pen("mousePressed", top)
+    for i in range(1, 13):
+        pen("mouseMoved", top + (bottom - top) * i / 12)
+    pen("mouseReleased", bottom)
+    cdp.detach()
+    assert page.evaluate("window.pointerTypes") == ["pen"]
+    assert prediction(page) == "1"
+    assert page.evaluate(COUNT_INK) > 0
+
+
 def test_empty_canvas_shows_a_hint_and_clear_really_clears(drawing_page, user):
     page = drawing_page
     page.get_by_role("button", name="Predict").click()
