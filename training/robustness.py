@@ -79,7 +79,11 @@ def _font_digits() -> tuple[list[bytes], list[int]]:
 
     font_dir = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     # Text fonts only: cmex, cmsy and the STIX size variants hold symbols, not digits.
-    fonts = sorted(p for p in font_dir.glob("*.ttf") if p.stem.startswith(("DejaVu", "cmr", "cmss", "cmtt", "cmb")))
+    fonts = sorted(
+        p
+        for p in font_dir.glob("*.ttf")
+        if p.stem.startswith(("DejaVu", "cmr", "cmss", "cmtt", "cmb")) and "Display" not in p.stem
+    )
     images, labels = [], []
     for path in fonts:
         font = ImageFont.truetype(str(path), 200)
