@@ -149,18 +149,20 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
         [gray[:edge].ravel(), gray[-edge:].ravel(), gray[:, :edge].ravel(), gray[:, -edge:].ravel()]
     )
     background = _histogram_median(border)
-    signed = gray.astype(np.int16) - background
-    ink = np.clip(signed if background < 128 else -signed, 0, 255).astype(np.uint8)
+    # Everything below works on the 256 grey levels, not the pixels: one
+    # histogram and one table lookup over the image, whatever its size.
+    levels = np.arange(256)
+    ink_levels = np.clip(levels - background if background < 128 else background - levels, 0, 255)
+    counts = np.bincount(ink_levels, weights=np.bincount(gray.ravel(), minlength=256), minlength=256)
     # The ink level: what the brightest few pixels reach, so one hot pixel
     # does not set it, yet a tiny digit on a big page still counts.
-    counts = np.bincount(ink.ravel(), minlength=256)
     from_top = np.cumsum(counts[::-1])
-    peak = 255 - int(np.searchsorted(from_top, min(PEAK_PIXELS, max(1, ink.size // 1000))))
+    peak = 255 - int(np.searchsorted(from_top, min(PEAK_PIXELS, max(1, gray.size // 1000))))
     if peak < MIN_CONTRAST:
         raise EmptyImage("No digit found: the image is blank or has too little contrast.")
     floor = peak * 0.25
-    scaled = (ink.astype(np.float32) - floor) * (255.0 / (peak - floor))
-    return np.clip(scaled, 0, 255, out=scaled)
+    table = np.clip((ink_levels - floor) * (255.0 / (peak - floor)), 0, 255).astype(np.float32)
+    return table[gray]
 
 
 def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
