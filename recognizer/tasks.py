@@ -1,4 +1,10 @@
-"""Celery tasks: each one takes ids and makes one call into a service."""
+"""Celery tasks: each one takes ids and makes one call into a service.
+
+No task stores a result: the database rows are the results (a submission's
+prediction, a retrain job's state). That also keeps a publish from waiting on
+the result backend when Redis is down: it fails within a second, and the
+submission stays pending for the sweep.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,9 @@ from celery import shared_task
 from recognizer import services
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5, default_retry_delay=2)
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=5, default_retry_delay=2
+)
 def submission_predict(self, submission_id: int) -> None:
     """Predict one submission (nothing happens if it is already done)."""
     try:
@@ -21,7 +29,9 @@ def submission_predict(self, submission_id: int) -> None:
         raise self.retry(exc=error) from error
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5, default_retry_delay=2)
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=5, default_retry_delay=2
+)
 def submissions_predict(self, submission_ids: list[int]) -> None:
     """Predict several submissions as one batch."""
     try:
@@ -36,7 +46,7 @@ def submissions_predict(self, submission_ids: list[int]) -> None:
         raise self.retry(exc=error) from error
 
 
-@shared_task
+@shared_task(ignore_result=True)
 def submissions_sweep_pending() -> int:
     """Re-send predictions that have waited too long (run by celery beat)."""
     return services.submissions_sweep_pending()
@@ -45,6 +55,7 @@ def submissions_sweep_pending() -> int:
 @shared_task(
     acks_late=True,
     reject_on_worker_lost=True,
+    ignore_result=True,
     time_limit=services.RETRAIN_TIME_LIMIT_SECONDS,
     soft_time_limit=services.RETRAIN_TIME_LIMIT_SECONDS - 60,
 )

@@ -7,11 +7,14 @@ import numpy as np
 from recognizer.models import Correction
 from tests.factories import CorrectionFactory, SubmissionFactory
 from training.data import load_sample
+from training.finetune import outlined
 from training.preprocessing import pixels_to_bytes
 
 
 def styled(images: np.ndarray, style: str) -> np.ndarray:
-    """Re-draw digits in a style: "rotated" turns them a quarter left, as on a sideways phone."""
+    """Re-draw digits in a style: "outlined" (hollow strokes), "rotated" (a quarter turn) or "upright"."""
+    if style == "outlined":
+        return outlined(images)
     if style == "rotated":
         return np.ascontiguousarray(np.rot90(images, k=1, axes=(1, 2)))
     if style == "upright":
@@ -25,7 +28,7 @@ def style_examples(style: str, count: int, *, split: str = "train", start: int =
     return styled(x[start : start + count], style), y[start : start + count].astype(int)
 
 
-def accepted_corrections(*, owner, count: int, style: str = "rotated", wrong_labels: bool = False) -> list[Correction]:
+def accepted_corrections(*, owner, count: int, style: str = "outlined", wrong_labels: bool = False) -> list[Correction]:
     """Store `count` submissions of `style` with accepted corrections (true labels unless `wrong_labels`)."""
     images, labels = style_examples(style, count)
     corrections = []

@@ -105,7 +105,7 @@ def test_api_starts_a_job_for_staff_only(client, user, staff_user, active_versio
 
 
 def test_retrain_model_command_trains_gates_and_prints_progress(small_retrain, user, active_version):
-    corrections = accepted_corrections(owner=user, count=40)
+    corrections = accepted_corrections(owner=user, count=40, style="outlined")
     out = StringIO()
 
     call_command("retrain_model", stdout=out)

@@ -1,0 +1,113 @@
+"""Predictions on real Celery workers over the real Redis: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from recognizer import services, tasks
+from recognizer.inference import engine
+from recognizer.models import Submission
+from tests.celery.conftest import broker_at, redeliver_unacked, wait_for
+from tests.images import digit_png, sample_digit
+
+pytestmark = pytest.mark.celery_worker
+
+CLOSED_PORT_URL = "redis://127.0.0.1:1/15"
+
+
+def all_done(ids) -> bool:
+    return not Submission.objects.filter(pk__in=ids).exclude(status=Submission.Status.DONE).exists()
+
+
+def predicted_at(ids) -> dict[int, object]:
+    return dict(Submission.objects.filter(pk__in=ids, status=Submission.Status.DONE).values_list("pk", "predicted_at"))
+
+
+def test_a_submission_is_predicted_by_the_worker_not_the_web_process(workers, user, active_version):
+    engine.clear()
+    worker = workers.start()
+
+    single = services.submission_create(owner=user, image=digit_png(0), source="api")
+    batch = services.submission_batch_create(owner=user, images=[digit_png(i) for i in (1, 2, 3)], source="api")
+
+    ids = [single.pk, *(s.pk for s in batch)]
+    wait_for(lambda: all_done(ids), message="the worker's predictions")
+    for index, pk in zip((0, 1, 2, 3), ids, strict=True):
+        submission = Submission.objects.get(pk=pk)
+        assert submission.predicted_digit == sample_digit(index)[1]
+        assert submission.model_version == active_version
+    assert not engine._loaded, "the test (web) process loaded a model"
+    log = worker.log()
+    assert "recognizer.tasks.submission_predict[" in log
+    assert "recognizer.tasks.submissions_predict[" in log
+    assert log.count("succeeded in") == 2
+
+
+def test_kill_9_of_the_worker_loses_nothing_and_predicts_nothing_twice(broker, workers, user, active_version):
+    # Queue work while no worker runs, so the first worker is busy when it dies.
+    ids = [services.submission_create(owner=user, image=digit_png(i), source="api").pk for i in range(40)]
+    assert broker.llen("celery") == 40
+    first = workers.start(concurrency=2)
+    wait_for(lambda: Submission.objects.filter(pk__in=ids, status=Submission.Status.DONE).exists())
+
+    first.kill()
+
+    in_flight = broker.hlen("unacked")
+    assert in_flight >= 1, "no task was in flight when the worker died"
+    done_before = predicted_at(ids)
+    assert len(done_before) < len(ids)
+    # A new worker takes what is queued; the sweep (celery beat's task) re-sends
+    # what the dead worker held, which Redis would only re-deliver after the
+    # visibility timeout.
+    second = workers.start(concurrency=2)
+    tasks.submissions_sweep_pending.delay()
+    wait_for(lambda: all_done(ids), message="every submission done")
+    after = predicted_at(ids)
+    assert {pk: after[pk] for pk in done_before} == done_before
+    assert all(Submission.objects.get(pk=pk).predicted_digit == sample_digit(i)[1] for i, pk in enumerate(ids))
+
+    # The dead worker's messages come back at last: running them changes nothing.
+    redelivered = redeliver_unacked(broker)
+    assert len(redelivered) == in_flight
+    wait_for(
+        lambda: all(f"{task_id}] succeeded" in second.log() for task_id in redelivered), message="redelivered tasks"
+    )
+    assert predicted_at(ids) == after
+
+
+def test_a_task_whose_pool_process_is_killed_runs_again(broker, workers, user, active_version):
+    worker = workers.start(concurrency=1)
+    submission = services.submission_create(owner=user, image=digit_png(5), source="api")
+    # The first prediction loads TensorFlow and the model: seconds in which the task is in flight.
+    wait_for(lambda: "submission_predict[" in worker.log(), message="the task received")
+    [child] = worker.pool_processes()
+
+    os.kill(child, signal.SIGKILL)
+
+    wait_for(lambda: all_done([submission.pk]), message="the re-delivered task")
+    submission.refresh_from_db()
+    assert submission.predicted_digit == sample_digit(5)[1]
+    log = worker.log()
+    assert "WorkerLostError" in log or "signal 9" in log
+    assert log.count("recognizer.tasks.submission_predict[") >= 2  # received twice
+
+
+def test_broker_unreachable_when_submitting_loses_nothing(broker, workers, user, active_version):
+    workers.start()
+
+    with broker_at(CLOSED_PORT_URL):
+        submission = services.submission_create(owner=user, image=digit_png(7), source="api")
+
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.PENDING
+    assert broker.llen("celery") == 0
+    # The broker is back: celery beat's sweep re-sends what is still pending.
+    tasks.submissions_sweep_pending.delay()
+    done = wait_for(
+        lambda: Submission.objects.filter(pk=submission.pk, status=Submission.Status.DONE).first(),
+        message="the swept submission",
+    )
+    assert done.predicted_digit == sample_digit(7)[1]
