@@ -790,7 +790,9 @@ def _retrain_gate(metrics: dict) -> tuple[bool, str]:
 
     The new model may lose at most GATE_MAX_MNIST_DROP of MNIST test accuracy
     and GATE_MAX_HOLDOUT_DROP of held-out correction accuracy, both measured
-    against its parent on the same images in the same run.
+    against its parent on the same images in the same run, and it must be
+    better on one of the two: a retraining that learned nothing (wrong or
+    contradictory labels, as often as not) is not promoted.
     """
     rules = (
         ("MNIST test accuracy", "mnist", settings.RECOGNIZER["GATE_MAX_MNIST_DROP"]),
@@ -806,6 +808,10 @@ def _retrain_gate(metrics: dict) -> tuple[bool, str]:
         report.append(text)
         if old - new > allowed + 1e-9:
             failures.append(f"{text}, a drop of {(old - new) * 100:.2f} points (at most {allowed * 100:.2f} allowed)")
+    if not failures and not any(
+        metrics[key]["accuracy"] > metrics["parent"][key]["accuracy"] + 1e-9 for _label, key, _allowed in rules
+    ):
+        failures.append(f"not better than its parent on either measure ({'; '.join(report)})")
     if failures:
         return False, "; ".join(failures) + "."
     return True, "; ".join(report) + "."

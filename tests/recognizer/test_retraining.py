@@ -150,3 +150,28 @@ def test_rollback_refuses_a_rejected_version_unless_allowed(active_version, tmp_
 
     call_command("rollback_model", "--version", str(rejected.number), "--allow-rejected", stdout=StringIO())
     assert selectors.model_version_active() == rejected
+
+
+def gate_metrics(mnist: tuple[float, float], holdout: tuple[float, float]) -> dict:
+    return {
+        "mnist": {"accuracy": mnist[1]},
+        "holdout": {"accuracy": holdout[1]},
+        "parent": {"mnist": {"accuracy": mnist[0]}, "holdout": {"accuracy": holdout[0]}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("mnist", "holdout", "passed", "reason"),
+    [
+        ((0.9960, 0.9950), (0.60, 0.80), True, "MNIST test accuracy 99.60% -> 99.50%"),
+        ((0.9960, 0.9949), (0.60, 0.80), False, "a drop of 0.11 points (at most 0.10 allowed)"),
+        ((0.9960, 0.9970), (0.60, 0.55), False, "held-out correction accuracy 60.00% -> 55.00%, a drop of 5.00"),
+        ((0.9960, 0.9955), (0.00, 0.00), False, "not better than its parent on either measure"),
+        ((0.9960, 0.9961), (1.00, 1.00), True, "held-out correction accuracy 100.00% -> 100.00%"),
+    ],
+)
+def test_gate_thresholds_and_reasons(mnist, holdout, passed, reason):
+    verdict, text = services._retrain_gate(gate_metrics(mnist, holdout))
+
+    assert verdict is passed
+    assert reason in text
