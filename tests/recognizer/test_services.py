@@ -261,3 +261,17 @@ def test_ensure_initial_reactivates_when_none_is_active(active_version):
     ModelVersion.objects.update(state=ModelVersion.State.RETIRED)
     assert services.model_version_ensure_initial().pk == active_version.pk
     assert ModelVersion.objects.filter(state=ModelVersion.State.ACTIVE).count() == 1
+
+
+def test_a_prediction_that_fails_is_recorded_and_the_submission_kept(user, active_version, create_submission, tmp_path):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"this is not a keras model")
+    services.model_version_activate(version=services.model_version_register(artifact_path=broken, name="broken"))
+    submission = create_submission(owner=user, image=digit_png(0), source="api")
+    assert submission.status == Submission.Status.FAILED
+    assert submission.error.startswith("Prediction failed")
+    assert submission.image.storage.exists(submission.image.name)
+    # Once a good model is active again, the submission can still be predicted.
+    services.model_version_activate(version=active_version)
+    Submission.objects.filter(pk=submission.pk).update(status=Submission.Status.PENDING)
+    assert services.submission_predict(submission_id=submission.pk).predicted_digit == sample_digit(0)[1]
