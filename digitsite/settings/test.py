@@ -10,7 +10,9 @@ from .base import *  # noqa: F403
 from .base import DATABASES, RECOGNIZER, REST_FRAMEWORK
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# A Celery worker started by the tests is handed the test run's folder.
+# A Celery worker started by the tests is handed the test run's folder and
+# its own queue (several test runs may share one Redis).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("DIGITS_TEST_CELERY_QUEUE", "celery")
 MEDIA_ROOT = os.environ.get("DIGITS_TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="digits-test-media-")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that worker processes see the test database.

@@ -3,7 +3,7 @@
 A worker is a `celery -A digitsite worker` subprocess in its own process
 group, pointed by environment variables at the test run's database (the
 SQLite test file or the PostgreSQL test database), its media folder and a
-Redis database of its own that is emptied around every test.
+queue of its own on the Redis at CELERY_TEST_REDIS_URL.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from django.db import connection
 
 from digitsite.celery import app
 
-REDIS_TEST_URL = os.environ.get("CELERY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_TEST_URL = os.environ.get("CELERY_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 BASE_DIR = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).with_name("celery")
 # Safety nets against a hung run, not performance limits: a worker on a busy
@@ -108,39 +108,83 @@ class Worker:
 
 
 @contextlib.contextmanager
-def broker_at(url: str):
-    """Send this process's tasks to `url` (a real broker, or a closed port)."""
+def broker_at(url: str, queue: str | None = None):
+    """Send this process's tasks to `url` (a real broker, or a closed port), on `queue` if given."""
 
-    def reset_pools():
-        # Drop the app's references only: kombu keeps one pool per broker URL,
-        # and closing one by force leaves it unusable when that URL comes back.
+    def reset():
+        # Drop the app's cached routing and pools only: kombu keeps one pool per
+        # broker URL, and closing one by force leaves it unusable when that URL comes back.
+        app.__dict__.pop("amqp", None)
         app._pool = None
-        app.amqp._producer_pool = None
 
-    saved = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
-    app.conf.update(broker_url=url, task_always_eager=False)
-    reset_pools()
+    keys = ("broker_url", "task_always_eager", "task_default_queue")
+    saved = {key: app.conf[key] for key in keys}
+    app.conf.update(broker_url=url, task_always_eager=False, task_default_queue=queue or saved["task_default_queue"])
+    reset()
     try:
         yield
     finally:
         app.conf.update(saved)
-        reset_pools()
+        reset()
+
+
+class Broker:
+    """The test's queue on the real Redis: a queue of its own, so parallel test runs never meet."""
+
+    def __init__(self, url: str):
+        self.client = redis.Redis.from_url(url)
+        self.queue = f"digits-test-{uuid.uuid4().hex[:12]}"
+
+    def queued(self) -> int:
+        return self.client.llen(self.queue)
+
+    def _unacked(self) -> list[tuple[bytes, list]]:
+        """Messages of this queue a worker took and has not acknowledged (kombu's `unacked` hash)."""
+        rows = []
+        for tag, raw in self.client.hgetall("unacked").items():
+            payload, _exchange, routing_key = json.loads(raw)
+            if routing_key == self.queue:
+                rows.append((tag, payload))
+        return rows
+
+    def take_unacked(self) -> list[dict]:
+        """Take the messages a dead worker took but never acknowledged out of Redis, to re-deliver later."""
+        messages = []
+        for tag, payload in self._unacked():
+            self.client.hdel("unacked", tag)
+            self.client.zrem("unacked_index", tag)
+            messages.append(payload)
+        return messages
+
+    def redeliver(self, messages: list[dict]) -> list[str]:
+        """Put messages back on the queue, as kombu does once the visibility timeout has passed.
+
+        Returns the ids of their tasks.
+        """
+        for payload in messages:
+            self.client.lpush(self.queue, json.dumps(payload))
+        return [payload["headers"]["id"] for payload in messages]
+
+    def clean(self) -> None:
+        for tag, _payload in self._unacked():
+            self.client.hdel("unacked", tag)
+            self.client.zrem("unacked_index", tag)
+        self.client.delete(self.queue)
 
 
 @pytest.fixture
 def broker(transactional_db, settings):
-    """The real Redis as this process's broker (tasks go to workers), emptied before and after."""
-    client = redis.Redis.from_url(REDIS_TEST_URL)
-    client.flushdb()
+    """The real Redis as this process's broker (tasks go to workers), on a queue of the test's own."""
+    broker = Broker(REDIS_TEST_URL)
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = REDIS_TEST_URL
-    with broker_at(REDIS_TEST_URL):
-        yield client
-    client.flushdb()
+    with broker_at(REDIS_TEST_URL, broker.queue):
+        yield broker
+    broker.clean()
 
 
 @pytest.fixture
-def workers(broker, tmp_path):
+def workers(broker: Broker, tmp_path):
     """Start real workers with `workers.start()`; all are stopped after the test."""
 
     class Workers:
@@ -154,6 +198,7 @@ def workers(broker, tmp_path):
                 "REDIS_URL": REDIS_TEST_URL,
                 "DATABASE_URL": database_url(),
                 "DIGITS_TEST_MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
+                "DIGITS_TEST_CELERY_QUEUE": broker.queue,
                 "RECOGNIZER_PENDING_SWEEP_AFTER": "0",
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 **(env or {}),
@@ -168,19 +213,3 @@ def workers(broker, tmp_path):
     yield manager
     for worker in manager.started:
         worker.stop()
-
-
-def redeliver_unacked(client: redis.Redis) -> list[str]:
-    """Put messages a dead worker took but never acknowledged back on their queue.
-
-    This is what kombu's Redis transport does once the visibility timeout
-    has passed; tests do it at once. Returns the ids of the tasks put back.
-    """
-    task_ids = []
-    for tag, raw in client.hgetall("unacked").items():
-        payload, _exchange, routing_key = json.loads(raw)
-        client.lpush(routing_key or "celery", json.dumps(payload))
-        client.hdel("unacked", tag)
-        client.zrem("unacked_index", tag)
-        task_ids.append(payload["headers"]["id"])
-    return task_ids

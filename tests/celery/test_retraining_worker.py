@@ -6,9 +6,10 @@ import pytest
 
 from recognizer import selectors, services
 from recognizer.inference import LoadedModel, local_artifact_path
-from recognizer.models import ModelVersion, RetrainJob
+from recognizer.models import ModelVersion, RetrainJob, Submission
 from tests.celery.conftest import wait_for
 from tests.celery.corrections import accepted_corrections, style_examples
+from tests.images import digit_png
 
 pytestmark = pytest.mark.celery_worker
 
@@ -33,6 +34,8 @@ def test_retraining_on_a_style_the_model_gets_wrong_learns_it_and_is_promoted(
 ):
     accepted_corrections(owner=user, count=150, style="outlined")
     workers.start(env=SMALL_RETRAIN)
+    before = services.submission_create(owner=user, image=digit_png(0), source="api")
+    wait_for(lambda: Submission.objects.filter(pk=before.pk, model_version=active_version).exists())
 
     response = staff_client.post("/api/v1/models/retrain/")
 
@@ -59,6 +62,10 @@ def test_retraining_on_a_style_the_model_gets_wrong_learns_it_and_is_promoted(
     # On outlined digits no correction was made from, the new model is better too.
     assert style_accuracy(version, "outlined") > style_accuracy(active_version, "outlined") + 0.05
     assert body["progress"]["epoch"] == 2 and body["progress"]["metrics"]["holdout"]["accuracy"] > parent_holdout
+    # The worker that predicted with v1 before switches to the new version without a restart.
+    submission = services.submission_create(owner=user, image=digit_png(0), source="api")
+    done = wait_for(lambda: Submission.objects.filter(pk=submission.pk, status="done").first(), message="prediction")
+    assert done.model_version == version
 
 
 def test_retraining_on_wrong_labels_is_rejected_and_the_active_model_stays(workers, user, active_version):
