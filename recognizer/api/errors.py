@@ -20,6 +20,10 @@ IMAGE_ERROR_STATUS = {
 }
 
 
+# Service refusals caused by the state of the system, not by the request.
+CONFLICT_CODES = {"retrain_in_progress": status.HTTP_409_CONFLICT}
+
+
 class RequestTooLarge(exceptions.APIException):
     """A request body over the endpoint's limit, refused before it is read."""
 
@@ -57,7 +61,7 @@ def exception_handler(exc, context):
     if isinstance(exc, ValidationError):
         message = exc.messages[0] if exc.messages else "Invalid input."
         code = getattr(exc, "code", None) or "invalid"
-        return Response({"detail": message, "code": code}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"detail": message, "code": code}, status=CONFLICT_CODES.get(code, status.HTTP_400_BAD_REQUEST))
     if isinstance(exc, SuspiciousOperation):
         return _suspicious_response(exc)
     if isinstance(exc, (ObjectDoesNotExist, Http404)):

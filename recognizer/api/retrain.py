@@ -35,12 +35,12 @@ class RetrainStartApi(BaseApi):
         operation_id="models_retrain_create",
         summary="Start a retraining (staff)",
         request=None,
-        responses={202: RetrainJobSerializer, **error_responses(400, 401, 403, 429)},
+        responses={202: RetrainJobSerializer, **error_responses(400, 401, 403, 409, 429)},
     )
     def post(self, request):
         """Queue a retraining on the accepted corrections; answer 202 with the job.
 
-        400 `retrain_in_progress` while another job is queued or running,
+        409 `retrain_in_progress` while another job is queued or running,
         400 `not_enough_corrections` when there is nothing to train on or hold out.
         """
         job = services.retrain_job_start(trigger="api", requested_by=request.user)

@@ -100,7 +100,7 @@ def test_api_starts_a_job_for_staff_only(client, user, staff_user, active_versio
     followed = client.get(f"/api/v1/models/retrain/{body['id']}/")
     assert followed.status_code == 200 and followed.json()["stage"] == "queued"
     second = client.post("/api/v1/models/retrain/")
-    assert second.status_code == 400 and second.json()["code"] == "retrain_in_progress"
+    assert second.status_code == 409 and second.json()["code"] == "retrain_in_progress"
     assert client.get("/api/v1/models/retrain/999999/").status_code == 404
 
 
