@@ -13,37 +13,39 @@ from celery import shared_task
 from recognizer import services
 
 
-@shared_task(
-    bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=5, default_retry_delay=2
-)
-def submission_predict(self, submission_id: int) -> None:
-    """Predict one submission (nothing happens if it is already done)."""
-    try:
-        services.submission_predict(submission_id=submission_id)
-    except Exception as error:
-        if self.request.is_eager or self.request.retries >= self.max_retries:
-            services.submission_fail(submission_id=submission_id, error=f"Prediction failed: {error}")
-            if self.request.is_eager:
-                return
-            raise
-        raise self.retry(exc=error) from error
-
-
-@shared_task(
-    bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=5, default_retry_delay=2
-)
-def submissions_predict(self, submission_ids: list[int]) -> None:
-    """Predict several submissions as one batch."""
+def _predict_or_retry(task, submission_ids: list[int]) -> None:
+    # Retry a failed prediction a few times (the model file may be on its way
+    # through storage); after the last try, record the failure on the rows.
     try:
         services.submissions_predict(submission_ids=submission_ids)
     except Exception as error:
-        if self.request.is_eager or self.request.retries >= self.max_retries:
-            for submission_id in submission_ids:
-                services.submission_fail(submission_id=submission_id, error=f"Prediction failed: {error}")
-            if self.request.is_eager:
-                return
-            raise
-        raise self.retry(exc=error) from error
+        if task.request.retries < task.max_retries:
+            raise task.retry(exc=error) from error
+        for submission_id in submission_ids:
+            services.submission_fail(submission_id=submission_id, error=f"Prediction failed: {error}")
+        raise
+
+
+PREDICT_OPTIONS = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+    "max_retries": 5,
+    "default_retry_delay": 2,
+}
+
+
+@shared_task(**PREDICT_OPTIONS)
+def submission_predict(self, submission_id: int) -> None:
+    """Predict one submission (nothing happens if it is already done)."""
+    _predict_or_retry(self, [submission_id])
+
+
+@shared_task(**PREDICT_OPTIONS)
+def submissions_predict(self, submission_ids: list[int]) -> None:
+    """Predict several submissions as one batch."""
+    _predict_or_retry(self, submission_ids)
 
 
 @shared_task(ignore_result=True)
