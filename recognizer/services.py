@@ -110,10 +110,11 @@ def submission_batch_create(*, owner: AbstractBaseUser, images: list[bytes], sou
     for index, data in enumerate(images):
         try:
             submissions.append(_new_submission(owner=owner, data=data, source=source))
-        except ImageRejected as error:
+        except Exception as error:
             for stored in submissions:
                 stored.image.delete(save=False)
-            error.index = index
+            if isinstance(error, ImageRejected):
+                error.index = index
             raise
     with transaction.atomic():
         for submission in submissions:
@@ -231,6 +232,8 @@ def submission_delete(*, submission: Submission) -> None:
     """Delete a submission, its correction and its stored image file."""
     image = submission.image
     with transaction.atomic():
+        # Wait for a correction being written to this submission, then delete both.
+        Submission.objects.select_for_update().filter(pk=submission.pk).first()
         submission.delete()
         if image:
             transaction.on_commit(lambda: image.storage.delete(image.name))
@@ -274,6 +277,8 @@ def correction_set(*, submission: Submission, label: int, user: AbstractBaseUser
 def correction_withdraw(*, submission: Submission) -> None:
     """Remove the correction of a submission, if it has one."""
     with transaction.atomic():
+        # Lock the row as correction_set does, so the two never interleave.
+        Submission.objects.select_for_update().filter(pk=submission.pk).first()
         Correction.objects.filter(submission_id=submission.pk).delete()
         Submission.objects.filter(pk=submission.pk).update(is_corrected=False, updated_at=timezone.now())
     submission.is_corrected = False

@@ -287,7 +287,12 @@ def center_digit(ink: np.ndarray) -> np.ndarray:
 
 def preprocess_image(image: Image.Image) -> np.ndarray:
     """Return the uint8 (28, 28) model input for a decoded image (ink white on black)."""
-    return center_digit(ink_map(to_gray_on_white(image)))
+    try:
+        gray = to_gray_on_white(image)
+    except (ValueError, OSError) as error:
+        # Pillow decodes some colour spaces (CIELab TIFF, for one) it cannot convert.
+        raise UnsupportedFormat(f"Images in the {image.mode} colour mode are not supported: {error}.") from None
+    return center_digit(ink_map(gray))
 
 
 def preprocess_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

@@ -64,6 +64,9 @@ def exception_handler(exc, context):
         return Response({"detail": message, "code": code}, status=CONFLICT_CODES.get(code, status.HTTP_400_BAD_REQUEST))
     if isinstance(exc, SuspiciousOperation):
         return _suspicious_response(exc)
+    if isinstance(exc, RecursionError):
+        # DRF's JSON parser lets this through for deeply nested bodies.
+        return Response({"detail": "The JSON body is nested too deeply.", "code": "parse_error"}, status=400)
     if isinstance(exc, (ObjectDoesNotExist, Http404)):
         exc = exceptions.NotFound("Not found.")
 

@@ -2,6 +2,7 @@
 
 import base64
 import io
+import os
 
 import numpy as np
 import pytest
@@ -163,3 +164,24 @@ def test_the_declared_type_of_a_data_url_is_not_trusted(api):
     response = api.post(f"{SUBMISSIONS}?wait=0", {"image": _data_url(bmp, "text/html")}, format="json")
     assert response.status_code == 202, response.content
     assert Submission.objects.get().image_content_type == "image/bmp"
+
+
+def _stored_files(root) -> int:
+    return sum(len(files) for _, _, files in os.walk(root))
+
+
+def test_a_colour_mode_the_preprocessing_cannot_convert_is_415_and_stores_nothing(api, settings):
+    lab = io.BytesIO()
+    Image.new("LAB", (64, 64), (50, 10, 10)).save(lab, format="TIFF")
+    before = _stored_files(settings.MEDIA_ROOT)
+    images = [_data_url(digit_png(0)), _data_url(lab.getvalue(), "image/tiff")]
+    response = api.post(SUBMISSIONS + "batch/", {"images": images}, format="json")
+    assert_error(response, 415, "unsupported_format")
+    assert not Submission.objects.exists()
+    assert _stored_files(settings.MEDIA_ROOT) == before
+
+
+def test_a_deeply_nested_json_body_is_400_not_500(client):
+    body = "[" * 5000 + "]" * 5000
+    response = client.post("/api/v1/auth/token/", data=body, content_type="application/json")
+    assert_error(response, 400, "parse_error")

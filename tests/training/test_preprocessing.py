@@ -217,3 +217,10 @@ def test_pixels_to_png_renders_dark_ink_on_white():
     image = Image.open(io.BytesIO(pp.pixels_to_png(pixels, scale=4)))
     assert image.size == (112, 112)
     assert np.asarray(image)[0, 0] == 255
+
+
+def test_a_colour_mode_pillow_cannot_convert_is_unsupported():
+    buffer = io.BytesIO()
+    Image.new("LAB", (64, 64), (50, 10, 10)).save(buffer, format="TIFF")
+    with pytest.raises(pp.UnsupportedFormat):
+        pp.preprocess_bytes(buffer.getvalue())
