@@ -1,7 +1,9 @@
 """Run the digit model: load a version once per process, predict batches fast.
 
-TensorFlow is imported here lazily, on the first prediction, so management
-commands and web processes that never predict stay light.
+Each version is served as a LiteRT copy (see `training.serving`), exported
+once per machine and cached beside the downloaded artifact. TensorFlow is
+imported only to make that copy, so processes that find it cached, and
+commands that never predict, stay light.
 """
 
 from __future__ import annotations
@@ -12,14 +14,12 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 
-# Batches are padded up to one of these sizes so the compiled function sees
-# a handful of shapes and never recompiles on a new batch size.
-BUCKETS = (1, 4, 16, 64, 256)
 KEEP_LOADED = 2
 
 
@@ -31,38 +31,27 @@ class Prediction:
 
 
 class LoadedModel:
-    """One model version, compiled for inference with a fixed input signature."""
+    """One model version, ready to answer: its served copy, and the Keras model on demand."""
 
     def __init__(self, path: Path):
+        from training.serving import ServingModel
+
+        self.path = path
+        self.serving = ServingModel(
+            serving_copy(path).read_bytes(), threads=settings.RECOGNIZER["INFERENCE_THREADS"] or None
+        )
+
+    @cached_property
+    def model(self):
+        """The float Keras model the served copy was exported from (imports TensorFlow)."""
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import keras
-        import tensorflow as tf
 
-        from training.model import fuse_for_inference
-
-        self.model = keras.models.load_model(path, compile=False)
-        # Batch norm folded into the convolutions: same answers, fewer ops per call.
-        self._fused = fuse_for_inference(self.model)
-        self._forward = tf.function(
-            lambda batch: self._fused(batch, training=False),
-            input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)],
-            jit_compile=True,
-            reduce_retracing=True,
-        )
-        self.predict_probabilities(np.zeros((1, 28, 28), np.uint8))  # compile now, not on a request
+        return keras.models.load_model(self.path, compile=False)
 
     def predict_probabilities(self, pixels: np.ndarray) -> np.ndarray:
         """Return (N, 10) probabilities for uint8 (N, 28, 28) inputs."""
-        pixels = np.asarray(pixels).reshape(-1, 28, 28)
-        count = len(pixels)
-        outputs = []
-        for start in range(0, count, BUCKETS[-1]):
-            chunk = pixels[start : start + BUCKETS[-1]]
-            size = next(b for b in BUCKETS if b >= len(chunk))
-            batch = np.zeros((size, 28, 28, 1), np.float32)
-            batch[: len(chunk), :, :, 0] = chunk
-            outputs.append(self._forward(batch).numpy()[: len(chunk)])
-        return np.concatenate(outputs) if outputs else np.zeros((0, 10), np.float32)
+        return self.serving.predict_probabilities(pixels)
 
 
 class Engine:
@@ -117,6 +106,26 @@ def local_artifact_path(version) -> Path:
         partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
         with version.artifact.open("rb") as source, open(partial, "wb") as sink:
             shutil.copyfileobj(source, sink)
+        os.replace(partial, target)
+    return target
+
+
+def serving_copy(path: Path) -> Path:
+    """Return the served copy of the Keras model at `path`, exporting it once per machine.
+
+    Only the export imports TensorFlow; a process that finds the copy in the
+    cache runs with the LiteRT interpreter alone.
+    """
+    from training.serving import SERVING_FORMAT, export_serving_model
+
+    target = path.with_name(f"{path.stem}.{SERVING_FORMAT}.tflite")
+    if not target.exists():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+
+        content = export_serving_model(keras.models.load_model(path, compile=False))
+        partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
+        partial.write_bytes(content)
         os.replace(partial, target)
     return target
 

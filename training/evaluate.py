@@ -35,8 +35,20 @@ def metrics_from_predictions(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     }
 
 
-def predict_probabilities(model, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    """Run the model over uint8 (N, 28, 28) images in batches; return (N, 10) floats."""
+def predict_probabilities(model, images: np.ndarray, *, served: bool = True, batch_size: int = 500) -> np.ndarray:
+    """Run `model` over uint8 (N, 28, 28) images; return (N, 10) floats.
+
+    By default this measures the copy the service runs (see
+    `training.serving`); `served=False` runs the float Keras model itself.
+    `model` may also be a `ServingModel` already exported.
+    """
+    from training.serving import ServingModel
+
+    if isinstance(model, ServingModel):
+        return model.predict_probabilities(images)
+    if served:
+        return ServingModel.from_keras(model).predict_probabilities(images)
+
     import tensorflow as tf
 
     @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
@@ -48,9 +60,9 @@ def predict_probabilities(model, images: np.ndarray, batch_size: int = 500) -> n
     return np.concatenate(chunks) if chunks else np.zeros((0, NUM_CLASSES), np.float32)
 
 
-def evaluate_model(model, images: np.ndarray, labels: np.ndarray) -> dict:
-    """Predict `images` with `model` and compare with `labels`."""
-    probabilities = predict_probabilities(model, images)
+def evaluate_model(model, images: np.ndarray, labels: np.ndarray, *, served: bool = True) -> dict:
+    """Predict `images` with `model` (as served, unless `served=False`) and compare with `labels`."""
+    probabilities = predict_probabilities(model, images, served=served)
     return metrics_from_predictions(labels, probabilities.argmax(axis=1))
 
 
@@ -112,13 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", action="store_true", help="use the bundled sample, no download")
     parser.add_argument("--json", help="write the metrics here")
     parser.add_argument("--plot", help="write a PNG plot here")
+    parser.add_argument("--float", action="store_true", help="run the float Keras model, not the served copy")
     args = parser.parse_args(argv)
 
     import keras
 
     data = load_best_available(args.data_dir) if args.sample else load_mnist(args.data_dir)
     model = keras.models.load_model(args.model)
-    metrics = evaluate_model(model, data.x_test, data.y_test)
+    metrics = evaluate_model(model, data.x_test, data.y_test, served=not args.float)
     print(format_report(metrics))
     if args.json:
         Path(args.json).write_text(json.dumps(metrics, indent=2))

@@ -130,11 +130,13 @@ def finetune(
 
     from training.augment import build_augmenter
     from training.evaluate import evaluate_model
+    from training.serving import ServingModel
 
     keras.utils.set_random_seed(config.seed)
     emit({"stage": "evaluating base model"})
     mark = time.perf_counter()
-    base = keras.models.load_model(base_model_path, compile=False)
+    # The gate compares the copies the service would run, not the float models.
+    base = ServingModel.from_keras(keras.models.load_model(base_model_path, compile=False))
     parent_metrics = {
         "mnist": evaluate_model(base, data.x_test, data.y_test),
         "holdout": evaluate_model(base, holdout_x, holdout_y),
@@ -182,9 +184,10 @@ def finetune(
 
     emit({"stage": "evaluating new model"})
     mark = time.perf_counter()
+    served = ServingModel.from_keras(model)
     metrics = {
-        "mnist": evaluate_model(model, data.x_test, data.y_test),
-        "holdout": evaluate_model(model, holdout_x, holdout_y),
+        "mnist": evaluate_model(served, data.x_test, data.y_test),
+        "holdout": evaluate_model(served, holdout_x, holdout_y),
         "parent": parent_metrics,
     }
     seconds["evaluate_new"] = time.perf_counter() - mark

@@ -101,8 +101,9 @@ def evaluate(model_path: str, count: int = 500, seed: int = 0) -> list[tuple[str
 
     from training.data import load_sample
     from training.evaluate import predict_probabilities
+    from training.serving import ServingModel
 
-    model = keras.models.load_model(model_path, compile=False)
+    model = ServingModel.from_keras(keras.models.load_model(model_path, compile=False))
     rng = np.random.default_rng(seed)
     sample = load_sample()
     pick = rng.choice(len(sample.x_test), size=min(count, len(sample.x_test)), replace=False)

@@ -130,6 +130,8 @@ RECOGNIZER = {
     ),
     "MODEL_CACHE_DIR": Path(env.str("RECOGNIZER_MODEL_CACHE", default=str(BASE_DIR / ".model-cache"))),
     "MNIST_DIR": env("MNIST_DIR", default=""),
+    # Threads per inference call; 0 picks min(2, CPU count).
+    "INFERENCE_THREADS": env.int("RECOGNIZER_INFERENCE_THREADS", default=0),
     "PENDING_SWEEP_AFTER_SECONDS": env.int("RECOGNIZER_PENDING_SWEEP_AFTER", default=120),
     "AUTO_ACCEPT_CORRECTIONS": env.bool("RECOGNIZER_AUTO_ACCEPT_CORRECTIONS", default=False),
     "RETRAIN_AFTER_ACCEPTED": env.int("RECOGNIZER_RETRAIN_AFTER_ACCEPTED", default=200),

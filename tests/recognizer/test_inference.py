@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
 import pytest
+from django.conf import settings
 
 from recognizer import services
-from recognizer.inference import engine
+from recognizer.inference import engine, serving_copy
 from recognizer.models import Submission
 from tests.images import sample_digit
 from training.data import load_sample
+from training.serving import SERVING_FORMAT
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +85,32 @@ def test_the_engine_follows_the_active_version_without_a_restart(
     assert third.model_version == active_version
     assert third.predicted_digit == sample_digit(0)[1]
     assert np.allclose(third.probabilities, first.probabilities, atol=1e-5)
+
+
+def test_a_cached_copy_is_served_without_importing_tensorflow(tmp_path):
+    artifact = tmp_path / "v1-cafe.keras"
+    artifact.write_bytes(settings.RECOGNIZER["INITIAL_MODEL_PATH"].read_bytes())
+    copy = serving_copy(artifact)
+    assert copy.name == f"v1-cafe.{SERVING_FORMAT}.tflite"
+    exported_at = copy.stat().st_mtime_ns
+    assert serving_copy(artifact).stat().st_mtime_ns == exported_at
+
+    script = (
+        "import pathlib, sys, django; django.setup()\n"
+        "from recognizer.inference import LoadedModel\n"
+        f"loaded = LoadedModel(pathlib.Path({str(artifact)!r}))\n"
+        "from training.data import load_sample\n"
+        "print(int(loaded.predict_probabilities(load_sample().x_test[:1]).argmax()))\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "digitsite.settings.test"},
+    )
+    assert result.returncode == 0, result.stderr
+    digit, imported = result.stdout.split("\n")[:2]
+    assert int(digit) == int(load_sample().y_test[0])
+    assert imported == "False False"

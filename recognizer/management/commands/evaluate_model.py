@@ -19,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $MNIST_DIR)")
         parser.add_argument("--sample", action="store_true", help="use the bundled 2,000-image test sample")
         parser.add_argument("--output-dir", default="reports", help="where the JSON and PNG go")
+        parser.add_argument(
+            "--float", action="store_true", help="evaluate the float Keras model instead of the copy the service runs"
+        )
         parser.add_argument("--save", action="store_true", help="store the metrics on the model version")
 
     def handle(self, *args, **options):
@@ -41,9 +44,12 @@ class Command(BaseCommand):
         except (OSError, ValueError) as error:
             raise CommandError(f"Could not load MNIST: {error}") from None
 
-        model = engine.model_for(version).model
-        metrics = evaluate_model(model, data.x_test, data.y_test)
-        self.stdout.write(f"model: {version}  data: {data.source}")
+        loaded = engine.model_for(version)
+        if options["float"]:
+            metrics, form = evaluate_model(loaded.model, data.x_test, data.y_test, served=False), "float Keras model"
+        else:
+            metrics, form = evaluate_model(loaded.serving, data.x_test, data.y_test), "served LiteRT copy"
+        self.stdout.write(f"model: {version} ({form})  data: {data.source}")
         self.stdout.write(format_report(metrics))
 
         out = Path(options["output_dir"])
@@ -52,7 +58,7 @@ class Command(BaseCommand):
         stem.with_suffix(".json").write_text(json.dumps({"version": version.number, **metrics}, indent=2))
         plot_metrics(metrics, stem.with_suffix(".png"), title=f"{version}: accuracy {metrics['accuracy']:.4f}")
         self.stdout.write(f"wrote {stem}.json and {stem}.png")
-        if options["save"] and len(data.x_test) == 10000:
+        if options["save"] and len(data.x_test) == 10000 and not options["float"]:
             version.metrics = {**version.metrics, "mnist": metrics}
             version.mnist_accuracy = metrics["accuracy"]
             version.save(update_fields=["metrics", "mnist_accuracy"])
