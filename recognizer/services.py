@@ -464,12 +464,7 @@ def _maybe_start_auto_retrain() -> None:
             logger.info("Automatic retrain job %s started: %s accepted corrections waiting.", job.pk, waiting)
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+REGISTER_ATTEMPTS = 5
 
 
 def model_version_register(
@@ -482,25 +477,36 @@ def model_version_register(
     state: str = ModelVersion.State.CANDIDATE,
     notes: str = "",
 ) -> ModelVersion:
-    """Copy a trained model file into storage and record it as a new version."""
+    """Copy a trained model file into storage and record it as a new version.
+
+    Two registrations at once may read the same highest number; the unique
+    number makes the second insert fail, and it takes the next number.
+    """
     metrics = metrics or {}
+    content = Path(artifact_path).read_bytes()
     with transaction.atomic():
-        number = (ModelVersion.objects.select_for_update().aggregate(n=Max("number"))["n"] or 0) + 1
-        version = ModelVersion(
-            number=number,
-            name=name,
-            parent=parent,
-            state=ModelVersion.State.CANDIDATE,
-            metrics=metrics,
-            mnist_accuracy=(metrics.get("mnist") or {}).get("accuracy"),
-            holdout_accuracy=(metrics.get("holdout") or {}).get("accuracy"),
-            training_counts=training_counts or {},
-            notes=notes,
-            artifact_sha256=_sha256_file(Path(artifact_path)),
-        )
-        with open(artifact_path, "rb") as handle:
-            version.artifact.save(f"v{number}.keras", ContentFile(handle.read()), save=False)
-        version.save()
+        for attempt in range(REGISTER_ATTEMPTS):
+            number = (ModelVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+            try:
+                with transaction.atomic():
+                    version = ModelVersion.objects.create(
+                        number=number,
+                        name=name,
+                        parent=parent,
+                        state=ModelVersion.State.CANDIDATE,
+                        metrics=metrics,
+                        mnist_accuracy=(metrics.get("mnist") or {}).get("accuracy"),
+                        holdout_accuracy=(metrics.get("holdout") or {}).get("accuracy"),
+                        training_counts=training_counts or {},
+                        notes=notes,
+                        artifact_sha256=hashlib.sha256(content).hexdigest(),
+                    )
+                break
+            except IntegrityError:
+                if attempt == REGISTER_ATTEMPTS - 1:
+                    raise
+        # Stored only once the number is ours, so a lost race leaves no file behind.
+        version.artifact.save(f"v{number}.keras", ContentFile(content), save=True)
         if state == ModelVersion.State.ACTIVE:
             version = model_version_activate(version=version)
         elif state != ModelVersion.State.CANDIDATE:

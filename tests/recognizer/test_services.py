@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.utils import timezone
 
 from recognizer import services
@@ -250,6 +252,46 @@ def test_activating_a_version_retires_the_previous_one(active_version, settings)
     active_version.refresh_from_db()
     assert active_version.state == ModelVersion.State.RETIRED
     assert ModelVersion.objects.get(state=ModelVersion.State.ACTIVE) == newer
+
+
+def test_registered_versions_keep_their_metrics_and_file(active_version, settings):
+    path = settings.RECOGNIZER["INITIAL_MODEL_PATH"]
+    version = services.model_version_register(
+        artifact_path=path, metrics={"mnist": {"accuracy": 0.99}}, state=ModelVersion.State.REJECTED
+    )
+    assert version.state == ModelVersion.State.REJECTED
+    assert version.mnist_accuracy == 0.99
+    assert version.artifact.name.startswith(f"models/v{version.number}-")
+    with version.artifact.open("rb") as stored:
+        assert stored.read() == path.read_bytes()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_registration_that_loses_the_race_for_a_number_takes_the_next(settings):
+    first = services.model_version_ensure_initial()
+    outcome: dict[str, object] = {}
+
+    def register() -> None:
+        try:
+            outcome["version"] = services.model_version_register(
+                artifact_path=settings.RECOGNIZER["INITIAL_MODEL_PATH"], name="second"
+            )
+        except Exception as error:  # the assertion below shows it
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    # Another registration holds the next number, not yet committed, while this one starts.
+    with transaction.atomic():
+        ModelVersion.objects.create(number=first.number + 1, artifact="racer.keras", name="racer")
+        racer = threading.Thread(target=register)
+        racer.start()
+        racer.join(timeout=1.5)
+        assert racer.is_alive(), outcome
+    racer.join(timeout=60)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["version"].number == first.number + 2
+    assert sorted(ModelVersion.objects.values_list("number", flat=True)) == [1, 2, 3]
 
 
 def test_ensure_initial_is_idempotent(active_version):
