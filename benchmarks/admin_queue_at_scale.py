@@ -56,6 +56,8 @@ def store(versions) -> None:
         (Correction(submission_id=pk, label=(digit + 1) % 10, review_state=states[pk % 3]) for pk, digit in corrected),
         batch_size=2000,
     )
+    waiting = Correction.objects.filter(review_state=Correction.Review.PENDING).values("submission_id")
+    Submission.objects.filter(pk__in=waiting).update(needs_review=True)
 
 
 def measure(client, url: str) -> tuple[float, int]:

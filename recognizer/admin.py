@@ -16,7 +16,6 @@ import tempfile
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -140,6 +139,8 @@ class ReviewStateFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() == "none":
             return queryset.filter(is_corrected=False)
+        if self.value() == Correction.Review.PENDING:
+            return queryset.filter(needs_review=True)  # the same rows, served by the review-queue index
         if self.value() in Correction.Review.values:
             return queryset.filter(correction__review_state=self.value())
         return queryset
@@ -227,7 +228,7 @@ class SubmissionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
     def get_ordering(self, request):
         # Corrections waiting for review, then the least confident predictions.
         # Expressions, not the annotation's name: other admins' forms order submissions this way too.
-        return [selectors.REVIEW_PRIORITY.asc(), F("confidence").asc(nulls_last=True), "-created_at"]
+        return [*selectors.REVIEW_ORDER]
 
     def delete_model(self, request, obj):
         services.submission_delete(submission=obj)
@@ -264,7 +265,7 @@ class SubmissionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
         same = correction.label == obj.predicted_digit
         return format_html("<b>{}</b>{}", correction.label, " (confirms)" if same else "")
 
-    @admin.display(description="review", ordering=selectors.REVIEW_PRIORITY)
+    @admin.display(description="review", ordering="-needs_review")
     def review_state(self, obj: Submission) -> str:
         correction = _correction(obj)
         return correction.get_review_state_display() if correction else "-"

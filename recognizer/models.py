@@ -91,6 +91,8 @@ class Submission(models.Model):
     predicted_at = models.DateTimeField(null=True, blank=True)
     # Mirrors whether a Correction exists, so lists filter without a join.
     is_corrected = models.BooleanField(default=False)
+    # Mirrors whether that correction waits for review, so the review queue sorts on an index.
+    needs_review = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -100,6 +102,7 @@ class Submission(models.Model):
             models.Index(fields=["owner", "predicted_digit", "-created_at"], name="submission_owner_digit"),
             models.Index(fields=["status", "created_at"], name="submission_status_created"),
             models.Index(fields=["is_corrected", "confidence"], name="submission_corrected_conf"),
+            models.Index(fields=["-needs_review", "confidence", "-created_at"], name="submission_review_queue"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from recognizer.models import Correction, ModelVersion, RetrainJob, Submission
@@ -153,11 +153,9 @@ def submissions_stale_pending(*, older_than: datetime) -> QuerySet[Submission]:
 # The admin review queue and the staff dashboard.
 
 # 0 for a correction still waiting for review, 1 for everything else.
-REVIEW_PRIORITY = Case(
-    When(correction__review_state=Correction.Review.PENDING, then=Value(0)),
-    default=Value(1),
-    output_field=IntegerField(),
-)
+# Corrections waiting for review first, then the least confident predictions; `submission_review_queue`
+# is the index that serves this order.
+REVIEW_ORDER = (F("needs_review").desc(), F("confidence").asc(nulls_last=True), F("created_at").desc())
 
 
 def submission_review_queue() -> QuerySet[Submission]:
@@ -166,9 +164,7 @@ def submission_review_queue() -> QuerySet[Submission]:
     First the corrections nobody reviewed yet, then the least confident
     predictions; one query fetches owner, model version and correction.
     """
-    return Submission.objects.select_related("owner", "model_version", "correction").order_by(
-        REVIEW_PRIORITY.asc(), F("confidence").asc(nulls_last=True), "-created_at", "-id"
-    )
+    return Submission.objects.select_related("owner", "model_version", "correction").order_by(*REVIEW_ORDER, "-id")
 
 
 def submission_pixels(*, submission_id: int) -> bytes:

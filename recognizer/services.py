@@ -265,11 +265,13 @@ def correction_set(*, submission: Submission, label: int, user: AbstractBaseUser
             correction.reviewed_at = now if auto_accept else None
             correction.trained_in = None
             correction.save()
-        if not locked.is_corrected:
-            Submission.objects.filter(pk=locked.pk).update(is_corrected=True, updated_at=now)
+        waits = correction.review_state == Correction.Review.PENDING
+        if not locked.is_corrected or locked.needs_review != waits:
+            Submission.objects.filter(pk=locked.pk).update(is_corrected=True, needs_review=waits, updated_at=now)
         if auto_accept:
             transaction.on_commit(_maybe_start_auto_retrain)
     submission.is_corrected = True
+    submission.needs_review = waits
     submission.correction = correction
     return correction
 
@@ -280,8 +282,11 @@ def correction_withdraw(*, submission: Submission) -> None:
         # Lock the row as correction_set does, so the two never interleave.
         Submission.objects.select_for_update().filter(pk=submission.pk).first()
         Correction.objects.filter(submission_id=submission.pk).delete()
-        Submission.objects.filter(pk=submission.pk).update(is_corrected=False, updated_at=timezone.now())
+        Submission.objects.filter(pk=submission.pk).update(
+            is_corrected=False, needs_review=False, updated_at=timezone.now()
+        )
     submission.is_corrected = False
+    submission.needs_review = False
 
 
 def corrections_review(*, correction_ids: list[int], state: str, reviewer: AbstractBaseUser) -> int:
@@ -289,13 +294,17 @@ def corrections_review(*, correction_ids: list[int], state: str, reviewer: Abstr
     if state not in (Correction.Review.ACCEPTED, Correction.Review.REJECTED, Correction.Review.PENDING):
         raise ValidationError(f"Unknown review state {state!r}.", code="invalid_review_state")
     now = timezone.now()
-    changed = Correction.objects.filter(pk__in=correction_ids).exclude(review_state=state)
-    count = changed.update(
-        review_state=state,
-        reviewed_by=reviewer if state != Correction.Review.PENDING else None,
-        reviewed_at=now if state != Correction.Review.PENDING else None,
-        updated_at=now,
-    )
+    with transaction.atomic():
+        changed = Correction.objects.filter(pk__in=correction_ids).exclude(review_state=state)
+        submission_ids = list(changed.values_list("submission_id", flat=True))
+        count = changed.update(
+            review_state=state,
+            reviewed_by=reviewer if state != Correction.Review.PENDING else None,
+            reviewed_at=now if state != Correction.Review.PENDING else None,
+            updated_at=now,
+        )
+        for ids in _chunks(submission_ids):
+            Submission.objects.filter(pk__in=ids).update(needs_review=state == Correction.Review.PENDING)
     if state == Correction.Review.ACCEPTED and count:
         transaction.on_commit(_maybe_start_auto_retrain)
     return count
@@ -344,6 +353,7 @@ def corrections_relabel(*, submission_ids: list[int], label: int, reviewer: Abst
                 for pk in sorted(missing)
             )
             Submission.objects.filter(pk__in=missing).update(is_corrected=True, updated_at=now)
+            Submission.objects.filter(pk__in=locked, needs_review=True).update(needs_review=False)
             changed += len(updates) + len(missing)
         if changed:
             transaction.on_commit(_maybe_start_auto_retrain)
@@ -365,7 +375,7 @@ def submissions_reopen(*, submission_ids: list[int], reviewer: AbstractBaseUser)
             rows = list(corrections.values("submission_id", "label", "review_state"))
             corrections.delete()
             Submission.objects.filter(pk__in=[row["submission_id"] for row in rows]).update(
-                is_corrected=False, updated_at=now
+                is_corrected=False, needs_review=False, updated_at=now
             )
             withdrawn.extend(rows)
     if withdrawn:
@@ -762,7 +772,7 @@ def _retrain(job: RetrainJob, log) -> ModelVersion:
                 progress={"stage": stage, **{k: event[k] for k in ("epoch", "epochs", "loss", "accuracy")}},
             )
         else:
-            log(job, f"{stage[:1].upper()}{stage[1:]}.", stage=stage, progress=event)
+            log(job, event.get("message") or f"{stage[:1].upper()}{stage[1:]}.", stage=stage, progress=event)
 
     config = FinetuneConfig(epochs=options["RETRAIN_EPOCHS"], replay_images=options["RETRAIN_REPLAY_IMAGES"])
     result = finetune(

@@ -49,6 +49,15 @@ class SubmissionFactory(factory.django.DjangoModelFactory):
 class CorrectionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Correction
+        skip_postgeneration_save = True
 
     submission = factory.SubFactory(SubmissionFactory, is_corrected=True)
     label = factory.LazyAttribute(lambda c: (c.submission.predicted_digit + 1) % 10)
+
+    @factory.post_generation
+    def mirror_on_submission(correction, create, extracted, **kwargs):
+        """Keep the submission's `needs_review` mirror as the services keep it."""
+        waits = correction.review_state == Correction.Review.PENDING
+        correction.submission.needs_review = waits
+        if create:
+            Submission.objects.filter(pk=correction.submission_id).update(is_corrected=True, needs_review=waits)

@@ -229,6 +229,56 @@ def test_withdrawing_a_correction(user):
     assert not Correction.objects.exists()
 
 
+def _waiting_for_review() -> set[int]:
+    """Submissions whose flag says their correction waits, checked against the corrections themselves."""
+    flagged = set(Submission.objects.filter(needs_review=True).values_list("pk", flat=True))
+    pending = Correction.objects.filter(review_state=Correction.Review.PENDING)
+    assert flagged == set(pending.values_list("submission_id", flat=True))
+    return flagged
+
+
+def test_the_review_flag_follows_every_change_of_a_correction(user, staff_user, settings):
+    first, second, third = SubmissionFactory.create_batch(3, owner=user, predicted_digit=4)
+    services.correction_set(submission=first, label=9)
+    correction = services.correction_set(submission=second, label=8)
+    assert _waiting_for_review() == {first.pk, second.pk}
+    assert first.needs_review
+
+    services.corrections_review(correction_ids=[correction.pk], state=Correction.Review.ACCEPTED, reviewer=staff_user)
+    assert _waiting_for_review() == {first.pk}
+    services.correction_set(submission=second, label=8)  # the same label: still accepted
+    assert _waiting_for_review() == {first.pk}
+    services.correction_set(submission=second, label=3)  # a new label goes back to review
+    assert _waiting_for_review() == {first.pk, second.pk}
+    services.corrections_review(correction_ids=[correction.pk], state=Correction.Review.REJECTED, reviewer=staff_user)
+    services.corrections_review(correction_ids=[correction.pk], state=Correction.Review.PENDING, reviewer=staff_user)
+    assert _waiting_for_review() == {first.pk, second.pk}
+
+    services.correction_withdraw(submission=first)
+    assert _waiting_for_review() == {second.pk}
+    services.correction_set(submission=third, label=1)
+    services.corrections_relabel(submission_ids=[second.pk, first.pk], label=5, reviewer=staff_user)
+    assert _waiting_for_review() == {third.pk}
+    services.submissions_reopen(submission_ids=[third.pk], reviewer=staff_user)
+    assert _waiting_for_review() == set()
+
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "AUTO_ACCEPT_CORRECTIONS": True, "RETRAIN_AFTER_ACCEPTED": 0}
+    services.correction_set(submission=third, label=2)
+    assert _waiting_for_review() == set()
+
+
+def test_the_review_queue_puts_waiting_corrections_first_then_the_least_sure(staff_user):
+    from recognizer import selectors
+
+    sure = SubmissionFactory(confidence=0.99)
+    unsure = SubmissionFactory(confidence=0.41)
+    pending = SubmissionFactory(status=Submission.Status.PENDING, confidence=None, predicted_digit=None)
+    accepted = CorrectionFactory(submission__confidence=0.2, review_state=Correction.Review.ACCEPTED).submission
+    waiting = CorrectionFactory(submission__confidence=0.95).submission
+    order = list(selectors.submission_review_queue().values_list("pk", flat=True))
+    assert order == [waiting.pk, accepted.pk, unsure.pk, sure.pk, pending.pk]
+
+
 def test_review_accepts_or_rejects_and_records_the_reviewer(staff_user):
     corrections = CorrectionFactory.create_batch(3)
     ids = [c.pk for c in corrections]
