@@ -5,9 +5,11 @@
 Reads top to bottom: the replay sample of MNIST training images (so the model
 keeps what it knew), the corrections repeated until they carry a fair share of
 each epoch, augmentation on both, a few epochs at a small, decaying learning
-rate with batch-norm statistics frozen, then the base model and the new one
-measured side by side on the MNIST test set and on held-out corrections that
-neither trained on. The caller decides what to do with the numbers (the gate
+rate with batch-norm statistics frozen; then the new weights blended with the
+base's (WiSE-FT), keeping as much of the change as a check set of MNIST
+training images outside the replay sample allows; then the base model and the
+new one measured side by side on the MNIST test set and on held-out
+corrections that neither trained on. The caller decides what to do with the numbers (the gate
 lives in recognizer/services.py). No Django here; TensorFlow is imported lazily.
 """
 
@@ -38,6 +40,12 @@ class FinetuneConfig:
     min_correction_share: float = 0.25
     max_correction_repeats: int = 20
     augment_strength: float = 1.0
+    # Blending: the share of the change kept is the largest of `blend_steps` whose accuracy on the check set
+    # is at most `max_check_drop` below the base's. Half the gate's MNIST allowance, because the check images
+    # were in the base's training set and show forgetting less than the test set does.
+    blend_steps: tuple[float, ...] = (1.0, 0.75, 0.5, 0.375, 0.25)
+    max_check_drop: float = 0.0005
+    check_images: int = 10000
 
 
 @dataclass
@@ -51,11 +59,40 @@ class FinetuneResult:
     seconds: dict = field(default_factory=dict)
 
 
+def _replay_indices(data: Dataset, count: int, seed: int) -> np.ndarray:
+    count = max(0, min(count, len(data.x_train)))
+    return np.sort(np.random.default_rng(seed).choice(len(data.x_train), size=count, replace=False))
+
+
 def replay_sample(data: Dataset, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Pick `count` MNIST training images at random (fixed seed), or all if fewer."""
-    count = max(0, min(count, len(data.x_train)))
-    chosen = np.sort(np.random.default_rng(seed).choice(len(data.x_train), size=count, replace=False))
+    chosen = _replay_indices(data, count, seed)
     return data.x_train[chosen], data.y_train[chosen]
+
+
+def check_sample(data: Dataset, config: FinetuneConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Pick up to `config.check_images` MNIST training images that are not in the replay sample."""
+    rest = np.setdiff1d(np.arange(len(data.x_train)), _replay_indices(data, config.replay_images, config.seed))
+    count = min(config.check_images, len(rest))
+    chosen = np.sort(np.random.default_rng(config.seed + 1).choice(rest, size=count, replace=False))
+    return data.x_train[chosen], data.y_train[chosen]
+
+
+def choose_blend(accuracy_at: Callable[[float], float], config: FinetuneConfig) -> dict:
+    """Return the largest share of the change to keep, with the check accuracies that chose it.
+
+    `accuracy_at(share)` measures the blend (0: the base model, 1: the
+    fine-tuned one). When no step keeps the check accuracy, the whole change
+    is kept and the gate judges it as it is.
+    """
+    base = accuracy_at(0.0)
+    tried = []
+    for share in sorted(config.blend_steps, reverse=True):
+        accuracy = accuracy_at(share)
+        tried.append({"share": share, "accuracy": accuracy})
+        if base - accuracy <= config.max_check_drop + 1e-9:  # accuracies are counts over the same images
+            return {"share": share, "base_accuracy": base, "tried": tried}
+    return {"share": 1.0, "base_accuracy": base, "tried": tried, "note": "no step kept the check accuracy"}
 
 
 def correction_repeats(corrections: int, replay: int, config: FinetuneConfig) -> int:
@@ -136,7 +173,8 @@ def finetune(
     emit({"stage": "evaluating base model"})
     mark = time.perf_counter()
     # The gate compares the copies the service would run, not the float models.
-    base = ServingModel.from_keras(keras.models.load_model(base_model_path, compile=False))
+    base_keras = keras.models.load_model(base_model_path, compile=False)
+    base = ServingModel.from_keras(base_keras)
     parent_metrics = {
         "mnist": evaluate_model(base, data.x_test, data.y_test),
         "holdout": evaluate_model(base, holdout_x, holdout_y),
@@ -182,6 +220,24 @@ def finetune(
         model.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[Progress()])
     seconds["fine_tune"] = time.perf_counter() - mark
 
+    mark = time.perf_counter()
+    check_x, check_y = check_sample(data, config)
+    blend = {"share": 1.0, "note": "no check images: every MNIST training image is in the replay sample"}
+    if len(check_x) and config.epochs > 0:
+        emit({"stage": "blending with the base model", "check_images": int(len(check_x))})
+        base_weights, tuned_weights = base_keras.get_weights(), model.get_weights()
+
+        def accuracy_at(share: float) -> float:
+            model.set_weights([(1 - share) * b + share * t for b, t in zip(base_weights, tuned_weights, strict=True)])
+            return evaluate_model(model, check_x, check_y, served=False)["accuracy"]
+
+        blend = {**choose_blend(accuracy_at, config), "check_images": int(len(check_x))}
+        accuracy_at(blend["share"])
+        kept = f"kept {blend['share']:.1%} of the fine-tuning's change"
+        emit({"stage": "blended", "share": blend["share"], "message": f"Blended with the base model: {kept}."})
+    counts["blend_share"] = blend["share"]
+    seconds["blend"] = time.perf_counter() - mark
+
     emit({"stage": "evaluating new model"})
     mark = time.perf_counter()
     served = ServingModel.from_keras(model)
@@ -189,6 +245,7 @@ def finetune(
         "mnist": evaluate_model(served, data.x_test, data.y_test),
         "holdout": evaluate_model(served, holdout_x, holdout_y),
         "parent": parent_metrics,
+        "blend": blend,
     }
     seconds["evaluate_new"] = time.perf_counter() - mark
     seconds["total"] = time.perf_counter() - started

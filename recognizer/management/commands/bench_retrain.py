@@ -113,6 +113,12 @@ class Command(BaseCommand):
             f"{result.mnist_accuracy:.4f}, held-out corrections "
             f"{result.metrics['parent']['holdout']['accuracy']:.4f} -> {result.holdout_accuracy:.4f}"
         )
+        blend = result.metrics.get("blend", {})
+        tried = ", ".join(f"{row['share']:g}: {row['accuracy']:.4f}" for row in blend.get("tried", []))
+        self.stdout.write(
+            f"blend: kept {blend.get('share', 1.0):g} of the change; check-set accuracy "
+            f"{blend.get('base_accuracy', float('nan')):.4f} for the parent, by share kept: {tried or '-'}"
+        )
 
     def _make_corrections(self, data, count: int) -> None:
         """Store `count` accepted corrections of hollow-stroke training digits (a style the model gets wrong)."""
