@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -25,7 +26,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -658,9 +659,16 @@ def retrain_job_start(
 
 
 def _dispatch_retrain(job_id: int) -> None:
-    """Send the retraining to a worker; if the broker is down, say so on the job."""
+    """Send the retraining to a worker; if the broker is down, say so on the job.
+
+    With no broker (the embedded default) it runs in a thread of this
+    process, so the request that started it answers at once.
+    """
     from recognizer import tasks
 
+    if settings.CELERY_TASK_ALWAYS_EAGER and settings.RECOGNIZER["RETRAIN_IN_BACKGROUND"]:
+        threading.Thread(target=_retrain_in_thread, args=(job_id,), name=f"retrain-job-{job_id}", daemon=True).start()
+        return
     try:
         tasks.retrain_job_run.delay(job_id)
     except Exception as error:
@@ -669,6 +677,13 @@ def _dispatch_retrain(job_id: int) -> None:
         logger.warning("Broker unreachable; retrain job %s not sent.", job_id)
         job = RetrainJob.objects.get(pk=job_id)
         _retrain_job_finish(job, state=RetrainJob.State.FAILED, error=f"The task queue could not be reached: {error}")
+
+
+def _retrain_in_thread(job_id: int) -> None:
+    try:
+        retrain_job_run(job_id=job_id)
+    finally:
+        connections.close_all()  # this thread's own connections
 
 
 def _retrain_job_log(job: RetrainJob, message: str, *, stage: str | None = None, progress: dict | None = None) -> None:

@@ -136,6 +136,8 @@ RECOGNIZER = {
     "AUTO_ACCEPT_CORRECTIONS": env.bool("RECOGNIZER_AUTO_ACCEPT_CORRECTIONS", default=False),
     "RETRAIN_AFTER_ACCEPTED": env.int("RECOGNIZER_RETRAIN_AFTER_ACCEPTED", default=200),
     "RETRAIN_EPOCHS": env.int("RECOGNIZER_RETRAIN_EPOCHS", default=3),
+    # Without a broker, run a retraining in a thread of the web process instead of inside the request.
+    "RETRAIN_IN_BACKGROUND": env.bool("RECOGNIZER_RETRAIN_IN_BACKGROUND", default=True),
     "RETRAIN_REPLAY_IMAGES": env.int("RECOGNIZER_RETRAIN_REPLAY_IMAGES", default=6000),
     "RETRAIN_HOLDOUT_FRACTION": env.float("RECOGNIZER_RETRAIN_HOLDOUT_FRACTION", default=0.2),
     "GATE_MAX_MNIST_DROP": env.float("RECOGNIZER_GATE_MAX_MNIST_DROP", default=0.001),

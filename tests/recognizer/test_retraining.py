@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -102,6 +104,29 @@ def test_api_starts_a_job_for_staff_only(client, user, staff_user, active_versio
     second = client.post("/api/v1/models/retrain/")
     assert second.status_code == 409 and second.json()["code"] == "retrain_in_progress"
     assert client.get("/api/v1/models/retrain/999999/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_a_retrain_runs_in_a_thread_and_the_request_answers_at_once(settings, client):
+    from tests.factories import UserFactory
+
+    settings.RECOGNIZER = {**settings.RECOGNIZER, **SMALL_RETRAIN, "RETRAIN_IN_BACKGROUND": True}
+    services.model_version_ensure_initial()
+    accepted_corrections(owner=UserFactory(), count=40, style="outlined")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.post("/api/v1/models/retrain/")
+
+    assert response.status_code == 202, response.content
+    job_id = response.json()["id"]
+    assert any(thread.name == f"retrain-job-{job_id}" for thread in threading.enumerate())
+    assert RetrainJob.objects.get(pk=job_id).in_flight
+    deadline = time.monotonic() + 600  # a bound on a hang, not a speed check
+    while RetrainJob.objects.get(pk=job_id).in_flight and time.monotonic() < deadline:
+        time.sleep(0.5)
+    job = RetrainJob.objects.get(pk=job_id)
+    assert job.state == RetrainJob.State.SUCCEEDED, job.log + job.error
+    assert job.result_version is not None and "Registered v2" in job.log
 
 
 def test_retrain_model_command_trains_gates_and_prints_progress(small_retrain, user, active_version):
