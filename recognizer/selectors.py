@@ -86,7 +86,8 @@ def submissions_wait(*, submission_ids: list[int], timeout: float) -> list[Submi
     pause = 0.005
     queryset = Submission.objects.select_related("correction", "model_version").filter(pk__in=submission_ids)
     while True:
-        by_id = {submission.pk: submission for submission in queryset}
+        # `.all()`: a fresh query each time, not the first poll's cached rows.
+        by_id = {submission.pk: submission for submission in queryset.all()}
         waiting = any(submission.status == Submission.Status.PENDING for submission in by_id.values())
         remaining = deadline - time.monotonic()
         if not waiting or remaining <= 0:

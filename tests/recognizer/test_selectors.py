@@ -1,0 +1,67 @@
+"""Selectors: waiting for predictions made by another process."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from recognizer import selectors
+from recognizer.models import Submission
+from tests.factories import SubmissionFactory
+
+
+def _pending(count: int) -> list[Submission]:
+    return SubmissionFactory.create_batch(
+        count, status=Submission.Status.PENDING, predicted_digit=None, confidence=None
+    )
+
+
+def _predict_later(ids: list[int], after: float) -> threading.Thread:
+    """Store predictions for `ids` from another connection, `after` seconds from now, as a worker would."""
+
+    def work() -> None:
+        try:
+            time.sleep(after)
+            done = {"status": Submission.Status.DONE, "predicted_digit": 3, "confidence": 0.9}
+            Submission.objects.filter(pk__in=ids).update(**done)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_waiting_for_a_batch_sees_predictions_stored_after_it_started():
+    ids = [s.pk for s in _pending(3)]
+    Submission.objects.filter(pk=ids[0]).update(status=Submission.Status.DONE, predicted_digit=1, confidence=0.5)
+    worker = _predict_later(ids[1:], after=0.3)
+
+    waited = selectors.submissions_wait(submission_ids=ids, timeout=30)
+
+    worker.join()
+    assert [s.pk for s in waited] == ids
+    assert [s.status for s in waited] == ["done"] * 3
+    assert [s.predicted_digit for s in waited] == [1, 3, 3]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_waiting_for_one_sees_its_prediction_stored_after_it_started():
+    submission = _pending(1)[0]
+    worker = _predict_later([submission.pk], after=0.3)
+
+    waited = selectors.submission_wait(submission_id=submission.pk, timeout=30)
+
+    worker.join()
+    assert waited.status == "done" and waited.predicted_digit == 3
+
+
+@pytest.mark.django_db
+def test_waiting_gives_up_after_the_timeout_and_returns_what_is_there():
+    ids = [s.pk for s in _pending(2)]
+    waited = selectors.submissions_wait(submission_ids=ids, timeout=0.05)
+    assert [s.status for s in waited] == ["pending", "pending"]
