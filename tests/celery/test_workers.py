@@ -46,6 +46,25 @@ def test_a_submission_is_predicted_by_the_worker_not_the_web_process(workers, us
     assert log.count("succeeded in") == 2
 
 
+def test_the_batch_endpoint_waits_for_a_worker_to_predict_every_image(workers, user, active_version, client):
+    workers.start()
+    client.force_login(user)
+    images = {"images": [_named(digit_png(i), f"{i}.png") for i in range(8)]}
+
+    response = client.post("/api/v1/submissions/batch/?wait=30", images)
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert [item["status"] for item in body] == ["done"] * 8
+    assert [item["prediction"]["digit"] for item in body] == [sample_digit(i)[1] for i in range(8)]
+
+
+def _named(data: bytes, name: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type="image/png")
+
+
 def test_kill_9_of_the_worker_loses_nothing_and_predicts_nothing_twice(broker, workers, user, active_version):
     # Queue work while no worker runs, so the first worker is busy when it dies.
     ids = [services.submission_create(owner=user, image=digit_png(i), source="api").pk for i in range(40)]
