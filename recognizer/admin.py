@@ -423,6 +423,14 @@ class CorrectionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
     def correction_ids(self, queryset) -> list[int]:
         return list(queryset.values_list("pk", flat=True))
 
+    # Deleting a correction withdraws it, as its owner would: the submission is uncorrected again.
+    def delete_model(self, request, obj):
+        services.correction_withdraw(submission=obj.submission)
+
+    def delete_queryset(self, request, queryset):
+        for correction in queryset.select_related("submission"):
+            services.correction_withdraw(submission=correction.submission)
+
 
 # Model versions ------------------------------------------------------------------------------------------------
 

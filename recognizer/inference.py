@@ -8,6 +8,7 @@ commands that never predict, stay light.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -37,9 +38,11 @@ class LoadedModel:
         from training.serving import ServingModel
 
         self.path = path
-        self.serving = ServingModel(
-            serving_copy(path).read_bytes(), threads=settings.RECOGNIZER["INFERENCE_THREADS"] or None
-        )
+        threads = settings.RECOGNIZER["INFERENCE_THREADS"] or None
+        try:
+            self.serving = ServingModel(serving_copy(path).read_bytes(), threads=threads)
+        except (ValueError, RuntimeError):  # a damaged copy in the cache: make it again
+            self.serving = ServingModel(serving_copy(path, refresh=True).read_bytes(), threads=threads)
 
     @cached_property
     def model(self):
@@ -110,23 +113,32 @@ def local_artifact_path(version) -> Path:
     return target
 
 
-def serving_copy(path: Path) -> Path:
+def serving_copy(path: Path, *, refresh: bool = False) -> Path:
     """Return the served copy of the Keras model at `path`, exporting it once per machine.
 
     Only the export imports TensorFlow; a process that finds the copy in the
-    cache runs with the LiteRT interpreter alone.
+    cache runs with the LiteRT interpreter alone. A lock file makes the other
+    processes of the machine wait for one export instead of each running
+    their own. `refresh` exports again (for a copy that would not load).
     """
     from training.serving import SERVING_FORMAT, export_serving_model
 
     target = path.with_name(f"{path.stem}.{SERVING_FORMAT}.tflite")
-    if not target.exists():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import keras
+    if target.exists() and not refresh:
+        return target
+    with open(path.with_name(f"{target.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if refresh or not target.exists():
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            import keras
 
-        content = export_serving_model(keras.models.load_model(path, compile=False))
-        partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
-        partial.write_bytes(content)
-        os.replace(partial, target)
+            content = export_serving_model(keras.models.load_model(path, compile=False))
+            partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
+            with open(partial, "wb") as sink:
+                sink.write(content)
+                sink.flush()
+                os.fsync(sink.fileno())
+            os.replace(partial, target)
     return target
 
 

@@ -296,6 +296,10 @@ def corrections_review(*, correction_ids: list[int], state: str, reviewer: Abstr
         raise ValidationError(f"Unknown review state {state!r}.", code="invalid_review_state")
     now = timezone.now()
     with transaction.atomic():
+        # Submissions first, then their corrections: the order correction_set locks them in.
+        owners = Correction.objects.filter(pk__in=correction_ids).values_list("submission_id", flat=True)
+        for ids in _chunks(sorted(owners)):
+            list(Submission.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
         changed = Correction.objects.filter(pk__in=correction_ids).exclude(review_state=state)
         submission_ids = list(changed.values_list("submission_id", flat=True))
         count = changed.update(
@@ -371,8 +375,10 @@ def submissions_reopen(*, submission_ids: list[int], reviewer: AbstractBaseUser)
     withdrawn = []
     now = timezone.now()
     with transaction.atomic():
-        for ids in _chunks(submission_ids):
-            corrections = Correction.objects.select_for_update().filter(submission_id__in=ids).order_by("submission_id")
+        for ids in _chunks(sorted(submission_ids)):
+            # Submissions first, then their corrections: the order correction_set locks them in.
+            list(Submission.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+            corrections = Correction.objects.filter(submission_id__in=ids).order_by("submission_id")
             rows = list(corrections.values("submission_id", "label", "review_state"))
             corrections.delete()
             Submission.objects.filter(pk__in=[row["submission_id"] for row in rows]).update(
@@ -487,17 +493,20 @@ def model_version_register(
     parent: ModelVersion | None = None,
     state: str = ModelVersion.State.CANDIDATE,
     notes: str = "",
+    number: int | None = None,
 ) -> ModelVersion:
     """Copy a trained model file into storage and record it as a new version.
 
     Two registrations at once may read the same highest number; the unique
-    number makes the second insert fail, and it takes the next number.
+    number makes the second insert fail, and it takes the next number. With
+    `number` given, that number or an IntegrityError.
     """
     metrics = metrics or {}
     content = Path(artifact_path).read_bytes()
     with transaction.atomic():
+        chosen = number
         for attempt in range(REGISTER_ATTEMPTS):
-            number = (ModelVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+            number = chosen or (ModelVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
             try:
                 with transaction.atomic():
                     version = ModelVersion.objects.create(
@@ -514,7 +523,7 @@ def model_version_register(
                     )
                 break
             except IntegrityError:
-                if attempt == REGISTER_ATTEMPTS - 1:
+                if chosen or attempt == REGISTER_ATTEMPTS - 1:
                     raise
         # Stored only once the number is ours, so a lost race leaves no file behind.
         version.artifact.save(f"v{number}.keras", ContentFile(content), save=True)
@@ -557,14 +566,18 @@ def model_version_ensure_initial() -> ModelVersion:
     summary_path = path.with_suffix(".metrics.json")
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     counts = {k: summary[k] for k in ("train_images", "validation_images", "epochs_run") if k in summary}
-    return model_version_register(
-        artifact_path=path,
-        name="shipped MNIST model",
-        metrics={"mnist": summary.get("test", {})},
-        training_counts=counts,
-        state=ModelVersion.State.ACTIVE,
-        notes="Trained by training/train.py on the full MNIST training set; shipped with the code.",
-    )
+    try:
+        return model_version_register(
+            artifact_path=path,
+            name="shipped MNIST model",
+            metrics={"mnist": summary.get("test", {})},
+            training_counts=counts,
+            state=ModelVersion.State.ACTIVE,
+            notes="Trained by training/train.py on the full MNIST training set; shipped with the code.",
+            number=1,
+        )
+    except IntegrityError:  # another process registered it at the same moment
+        return ModelVersion.objects.get(number=1)
 
 
 # Retraining: fine-tune on accepted corrections, gate, promote or reject.
@@ -682,6 +695,11 @@ def _dispatch_retrain(job_id: int) -> None:
 def _retrain_in_thread(job_id: int) -> None:
     try:
         retrain_job_run(job_id=job_id)
+    except Exception as error:  # before the job could record it itself, e.g. the database was locked
+        logger.exception("Retrain job %s could not run.", job_id)
+        job = RetrainJob.objects.filter(pk=job_id, in_flight=True).first()
+        if job is not None:
+            _retrain_job_finish(job, state=RetrainJob.State.FAILED, error=f"{type(error).__name__}: {error}")
     finally:
         connections.close_all()  # this thread's own connections
 
@@ -757,7 +775,7 @@ def _accuracy_summary(metrics: dict) -> dict:
 
 def _retrain(job: RetrainJob, log) -> ModelVersion:
     """Fine-tune the active model, register the result, gate it, promote or reject it."""
-    from recognizer.inference import local_artifact_path
+    from recognizer.inference import local_artifact_path, serving_copy
     from training.finetune import FinetuneConfig, finetune, save_model
 
     options = settings.RECOGNIZER
@@ -819,6 +837,8 @@ def _retrain(job: RetrainJob, log) -> ModelVersion:
             parent=parent,
             notes=f"Retrain job {job.pk} ({job.trigger}), fine-tuned from {parent}.",
         )
+    # Exported here, where TensorFlow is loaded anyway, so this machine's predicting processes need not.
+    serving_copy(local_artifact_path(version))
     with transaction.atomic():
         active = ModelVersion.objects.select_for_update().filter(state=ModelVersion.State.ACTIVE).first()
         if passed and active is not None and active.pk != parent.pk:

@@ -41,8 +41,9 @@ class FinetuneConfig:
     max_correction_repeats: int = 20
     augment_strength: float = 1.0
     # Blending: the share of the change kept is the largest of `blend_steps` whose accuracy on the check set
-    # is at most `max_check_drop` below the base's. Half the gate's MNIST allowance, because the check images
-    # were in the base's training set and show forgetting less than the test set does.
+    # (MNIST training images held out of the replay sample) is at most `max_check_drop` below the base's.
+    # Half the gate's MNIST allowance, because the check images were in the base's training set and show
+    # forgetting less than the test set does.
     blend_steps: tuple[float, ...] = (1.0, 0.75, 0.5, 0.375, 0.25)
     max_check_drop: float = 0.0005
     check_images: int = 10000
@@ -59,23 +60,18 @@ class FinetuneResult:
     seconds: dict = field(default_factory=dict)
 
 
-def _replay_indices(data: Dataset, count: int, seed: int) -> np.ndarray:
-    count = max(0, min(count, len(data.x_train)))
-    return np.sort(np.random.default_rng(seed).choice(len(data.x_train), size=count, replace=False))
+def split_check_and_replay(data: Dataset, config: FinetuneConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Return indices of MNIST training images: the check set, then the replay sample, never overlapping.
 
-
-def replay_sample(data: Dataset, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pick `count` MNIST training images at random (fixed seed), or all if fewer."""
-    chosen = _replay_indices(data, count, seed)
-    return data.x_train[chosen], data.y_train[chosen]
-
-
-def check_sample(data: Dataset, config: FinetuneConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Pick up to `config.check_images` MNIST training images that are not in the replay sample."""
-    rest = np.setdiff1d(np.arange(len(data.x_train)), _replay_indices(data, config.replay_images, config.seed))
-    count = min(config.check_images, len(rest))
-    chosen = np.sort(np.random.default_rng(config.seed + 1).choice(rest, size=count, replace=False))
-    return data.x_train[chosen], data.y_train[chosen]
+    The check set is up to `config.check_images`, at most a fifth of the
+    training images; the replay sample is up to `config.replay_images` of
+    the rest. Both are fixed by the seed.
+    """
+    total = len(data.x_train)
+    order = np.random.default_rng(config.seed).permutation(total)
+    check_count = min(config.check_images, total // 5)
+    replay_count = min(config.replay_images, total - check_count)
+    return np.sort(order[:check_count]), np.sort(order[check_count : check_count + replay_count])
 
 
 def choose_blend(accuracy_at: Callable[[float], float], config: FinetuneConfig) -> dict:
@@ -93,6 +89,25 @@ def choose_blend(accuracy_at: Callable[[float], float], config: FinetuneConfig) 
         if base - accuracy <= config.max_check_drop + 1e-9:  # accuracies are counts over the same images
             return {"share": share, "base_accuracy": base, "tried": tried}
     return {"share": 1.0, "base_accuracy": base, "tried": tried, "note": "no step kept the check accuracy"}
+
+
+def blend_with_base(model, base_weights: list, accuracy_of: Callable[[object], float], config: FinetuneConfig) -> dict:
+    """Mix `model`'s fine-tuned weights with `base_weights` as `choose_blend` decides; leave `model` so mixed.
+
+    `accuracy_of(model)` measures the model as its weights are now.
+    """
+    tuned_weights = model.get_weights()
+
+    def set_share(share: float) -> None:
+        model.set_weights([(1 - share) * b + share * t for b, t in zip(base_weights, tuned_weights, strict=True)])
+
+    def accuracy_at(share: float) -> float:
+        set_share(share)
+        return accuracy_of(model)
+
+    blend = choose_blend(accuracy_at, config)
+    set_share(blend["share"])
+    return blend
 
 
 def correction_repeats(corrections: int, replay: int, config: FinetuneConfig) -> int:
@@ -144,7 +159,9 @@ def finetune(
         raise ValueError("Images and labels differ in length.")
     if data is None:
         data = load_best_available(data_dir)
-    replay_x, replay_y = replay_sample(data, config.replay_images, config.seed)
+    check_indices, replay_indices = split_check_and_replay(data, config)
+    check_x, check_y = data.x_train[check_indices], data.y_train[check_indices]
+    replay_x, replay_y = data.x_train[replay_indices], data.y_train[replay_indices]
     repeats = correction_repeats(len(train_x), len(replay_x), config)
     x = np.concatenate([replay_x, np.repeat(train_x, repeats, axis=0)])
     y = np.concatenate([replay_y.astype(np.int64), np.repeat(train_y, repeats, axis=0)])
@@ -154,6 +171,7 @@ def finetune(
         "corrections": int(len(train_x)),
         "correction_repeats": repeats,
         "replay_images": int(len(replay_x)),
+        "check_images": int(len(check_x)),
         "images_per_epoch": int(len(x)),
         "epochs": config.epochs,
         "holdout_corrections": int(len(holdout_x)),
@@ -221,18 +239,16 @@ def finetune(
     seconds["fine_tune"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    check_x, check_y = check_sample(data, config)
-    blend = {"share": 1.0, "note": "no check images: every MNIST training image is in the replay sample"}
+    blend = {"share": 1.0, "note": "no check images"}
     if len(check_x) and config.epochs > 0:
         emit({"stage": "blending with the base model", "check_images": int(len(check_x))})
-        base_weights, tuned_weights = base_keras.get_weights(), model.get_weights()
-
-        def accuracy_at(share: float) -> float:
-            model.set_weights([(1 - share) * b + share * t for b, t in zip(base_weights, tuned_weights, strict=True)])
-            return evaluate_model(model, check_x, check_y, served=False)["accuracy"]
-
-        blend = {**choose_blend(accuracy_at, config), "check_images": int(len(check_x))}
-        accuracy_at(blend["share"])
+        blend = blend_with_base(
+            model,
+            base_keras.get_weights(),
+            lambda blended: evaluate_model(blended, check_x, check_y)["accuracy"],
+            config,
+        )
+        blend["check_images"] = int(len(check_x))
         kept = f"kept {blend['share']:.1%} of the fine-tuning's change"
         emit({"stage": "blended", "share": blend["share"], "message": f"Blended with the base model: {kept}."})
     counts["blend_share"] = blend["share"]

@@ -154,6 +154,24 @@ def test_delete_goes_through_the_service_and_removes_the_image(staff_client, que
     assert not storage.exists(name)
 
 
+def test_deleting_corrections_in_their_admin_withdraws_them(staff_client, queue):
+    pending, accepted = queue["pending"], queue["accepted"]
+    changelist = reverse("admin:recognizer_correction_changelist")
+    data = {"action": "delete_selected", "_selected_action": [pending.pk, accepted.pk], "post": "yes"}
+
+    assert staff_client.post(changelist, data).status_code == 302
+
+    assert not Correction.objects.filter(pk__in=[pending.pk, accepted.pk]).exists()
+    for submission in Submission.objects.filter(pk__in=[pending.submission_id, accepted.submission_id]):
+        assert not submission.is_corrected and not submission.needs_review
+    one = queue["rejected"]
+    assert (
+        staff_client.post(reverse("admin:recognizer_correction_delete", args=[one.pk]), {"post": "yes"}).status_code
+        == 302
+    )
+    assert not Submission.objects.get(pk=one.submission_id).is_corrected
+
+
 @pytest.mark.parametrize("action", ["accept_corrections", "relabel", "reopen", "export_dataset", "start_retraining"])
 def test_actions_are_refused_to_people_who_are_not_staff(user_client, queue, action):
     response = run(user_client, action, [queue["pending"].submission], apply="yes", label="1")

@@ -279,6 +279,38 @@ def test_the_review_queue_puts_waiting_corrections_first_then_the_least_sure(sta
     assert order == [waiting.pk, accepted.pk, unsure.pk, sure.pk, pending.pk]
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("staff_change", ["review", "reopen"])
+def test_staff_changes_and_an_owners_correction_at_once_do_not_deadlock(staff_change):
+    from tests.factories import UserFactory
+
+    staff = UserFactory(is_staff=True)
+    correction = CorrectionFactory()
+    submission = correction.submission
+    errors: list[Exception] = []
+
+    def staff_acts() -> None:
+        try:
+            if staff_change == "review":
+                services.corrections_review(correction_ids=[correction.pk], state="accepted", reviewer=staff)
+            else:
+                services.submissions_reopen(submission_ids=[submission.pk], reviewer=staff)
+        except Exception as error:  # the assertion below shows it
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # The owner's correction_set holds the submission and is about to change the correction, as staff act.
+    with transaction.atomic():
+        Submission.objects.select_for_update().get(pk=submission.pk)
+        acting = threading.Thread(target=staff_acts)
+        acting.start()
+        acting.join(timeout=1.0)
+        Correction.objects.filter(pk=correction.pk).update(label=(correction.label + 1) % 10)
+    acting.join(timeout=60)
+    assert not errors, errors
+
+
 def test_review_accepts_or_rejects_and_records_the_reviewer(staff_user):
     corrections = CorrectionFactory.create_batch(3)
     ids = [c.pk for c in corrections]
@@ -318,6 +350,10 @@ def test_registered_versions_keep_their_metrics_and_file(active_version, setting
 
 @pytest.mark.django_db(transaction=True)
 def test_a_registration_that_loses_the_race_for_a_number_takes_the_next(settings):
+    """On PostgreSQL the second insert fails and is retried; on SQLite (IMMEDIATE transactions) it waits its turn.
+
+    CI runs the suite on both, so both ways are checked.
+    """
     first = services.model_version_ensure_initial()
     outcome: dict[str, object] = {}
 
@@ -342,6 +378,30 @@ def test_a_registration_that_loses_the_race_for_a_number_takes_the_next(settings
     assert "error" not in outcome, outcome.get("error")
     assert outcome["version"].number == first.number + 2
     assert sorted(ModelVersion.objects.values_list("number", flat=True)) == [1, 2, 3]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_registering_the_shipped_model_at_once_make_one_version(settings):
+    ModelVersion.objects.all().delete()
+    outcome: dict[str, object] = {}
+
+    def second_process() -> None:
+        try:
+            outcome["version"] = services.model_version_ensure_initial()
+        except Exception as error:  # the assertion below shows it
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        first = services.model_version_ensure_initial()
+        other = threading.Thread(target=second_process)
+        other.start()
+        other.join(timeout=1.0)
+    other.join(timeout=60)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["version"].pk == first.pk
+    assert list(ModelVersion.objects.values_list("number", "state")) == [(1, "active")]
 
 
 def test_ensure_initial_is_idempotent(active_version):

@@ -7,33 +7,45 @@ import pytest
 from django.conf import settings
 
 from training.data import load_sample
-from training.finetune import FinetuneConfig, check_sample, choose_blend, finetune, outlined, replay_sample
+from training.finetune import (
+    FinetuneConfig,
+    blend_with_base,
+    choose_blend,
+    finetune,
+    outlined,
+    split_check_and_replay,
+)
 
 
-def test_the_check_set_never_overlaps_the_replay_sample():
+def test_the_check_set_and_the_replay_sample_never_overlap():
     data = load_sample()
-    config = FinetuneConfig(replay_images=1000, check_images=500)
-    replay_x, _ = replay_sample(data, config.replay_images, config.seed)
-    check_x, check_y = check_sample(data, config)
-    assert len(check_x) == len(check_y) == 500
-    replayed = {image.tobytes() for image in replay_x}
-    assert not any(image.tobytes() in replayed for image in check_x)
+    check, replay = split_check_and_replay(data, FinetuneConfig(replay_images=1000, check_images=500))
+    assert len(check) == 500 and len(replay) == 1000
+    assert not set(check) & set(replay)
 
 
-def test_with_every_training_image_replayed_there_is_no_check_set():
+def test_a_small_training_set_still_keeps_a_fifth_for_the_check():
+    data = load_sample()  # 3,000 training images, fewer than the default replay sample
+    check, replay = split_check_and_replay(data, FinetuneConfig())
+    assert len(check) == len(data.x_train) // 5
+    assert len(replay) == len(data.x_train) - len(check)
+    assert not set(check) & set(replay)
+
+
+def test_the_split_is_fixed_by_the_seed():
     data = load_sample()
-    check_x, _ = check_sample(data, FinetuneConfig(replay_images=len(data.x_train)))
-    assert len(check_x) == 0
+    first = split_check_and_replay(data, FinetuneConfig(replay_images=800, check_images=300))
+    again = split_check_and_replay(data, FinetuneConfig(replay_images=800, check_images=300))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
 
 
 def test_the_blend_keeps_the_largest_share_within_the_allowed_drop():
     config = FinetuneConfig(blend_steps=(1.0, 0.75, 0.5, 0.25), max_check_drop=0.0005)
-    # Forgetting grows with the share of the change kept.
     measured = []
 
     def accuracy_at(share: float) -> float:
         measured.append(share)
-        return 0.998 - 0.002 * share**2
+        return 0.998 - 0.002 * share**2  # forgetting grows with the share of the change kept
 
     blend = choose_blend(accuracy_at, config)
     assert blend["share"] == 0.5
@@ -53,19 +65,47 @@ def test_a_change_that_costs_nothing_is_kept_whole():
     assert choose_blend(lambda share: 0.99, FinetuneConfig())["share"] == 1.0
 
 
+@pytest.fixture
+def tiny_model():
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.set_weights([np.full((2, 1), 4.0, np.float32), np.full((1,), 8.0, np.float32)])
+    return model
+
+
+def _share_of(model) -> float:
+    """How much of the change from zeros to (4, 8) the tiny model's weights hold now."""
+    return float(model.get_weights()[1][0] / 8.0)
+
+
+@pytest.mark.parametrize(
+    ("max_drop", "expected"),
+    [(0.0005, 0.5), (-1.0, 1.0)],  # a share within the allowance; none, so the whole change after trying all
+)
+def test_the_model_is_left_with_the_chosen_blend_not_the_last_one_tried(tiny_model, max_drop, expected):
+    config = FinetuneConfig(blend_steps=(1.0, 0.75, 0.5, 0.25), max_check_drop=max_drop)
+    base = [np.zeros((2, 1), np.float32), np.zeros((1,), np.float32)]
+
+    blend = blend_with_base(tiny_model, base, lambda model: 0.998 - 0.002 * _share_of(model) ** 2, config)
+
+    assert blend["share"] == expected
+    kernel, bias = tiny_model.get_weights()
+    assert np.allclose(kernel, 4.0 * expected) and np.allclose(bias, 8.0 * expected)
+
+
 @pytest.fixture(scope="module")
 def small_finetune():
     data = load_sample()
     images = outlined(data.x_train[:120])
     labels = data.y_train[:120]
-    config = FinetuneConfig(epochs=1, replay_images=1000, check_images=1000)
     return finetune(
         base_model_path=settings.RECOGNIZER["INITIAL_MODEL_PATH"],
         train_x=images[:100],
         train_y=labels[:100],
         holdout_x=images[100:],
         holdout_y=labels[100:],
-        config=config,
+        config=FinetuneConfig(epochs=1, replay_images=1000, check_images=1000),
         data=data,
     )
 
@@ -73,26 +113,22 @@ def small_finetune():
 def test_finetuning_records_the_blend_and_both_models_measurements(small_finetune):
     metrics = small_finetune.metrics
     blend = metrics["blend"]
-    assert blend["check_images"] == 1000
+    assert blend["check_images"] == small_finetune.counts["check_images"] == 600  # a fifth of 3,000
+    assert small_finetune.counts["replay_images"] == 1000
     assert blend["share"] in FinetuneConfig().blend_steps
-    chosen = next(row for row in blend["tried"] if row["share"] == blend["share"])
-    assert blend["base_accuracy"] - chosen["accuracy"] <= FinetuneConfig().max_check_drop
     assert small_finetune.counts["blend_share"] == blend["share"]
     for key in ("mnist", "holdout"):
         assert metrics[key]["count"] == metrics["parent"][key]["count"]
     assert metrics["holdout"]["count"] == 20
 
 
-def test_the_returned_model_is_the_chosen_blend(small_finetune):
-    import keras
-
+def test_the_returned_model_scores_the_chosen_blends_check_accuracy(small_finetune):
     from training.evaluate import evaluate_model
 
-    config = FinetuneConfig(epochs=1, replay_images=1000, check_images=1000)
-    check_x, check_y = check_sample(load_sample(), config)
+    data = load_sample()
+    check, _ = split_check_and_replay(data, FinetuneConfig(epochs=1, replay_images=1000, check_images=1000))
     blend = small_finetune.metrics["blend"]
     chosen = next(row for row in blend["tried"] if row["share"] == blend["share"])
-    assert evaluate_model(small_finetune.model, check_x, check_y, served=False)["accuracy"] == chosen["accuracy"]
-    base = keras.models.load_model(settings.RECOGNIZER["INITIAL_MODEL_PATH"], compile=False)
-    pairs = zip(small_finetune.model.get_weights(), base.get_weights(), strict=True)
-    assert max(float(np.abs(new - old).max()) for new, old in pairs) > 0  # it learned something
+    assert evaluate_model(small_finetune.model, data.x_train[check], data.y_train[check])["accuracy"] == pytest.approx(
+        chosen["accuracy"]
+    )
