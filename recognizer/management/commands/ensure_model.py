@@ -1,12 +1,22 @@
 from django.core.management.base import BaseCommand
 
+from recognizer.inference import local_artifact_path, serving_copy
 from recognizer.services import model_version_ensure_initial
 
 
 class Command(BaseCommand):
-    help = "Make sure an active model version exists; register the shipped model if none does."
+    help = "Make sure an active model version exists and its served copy is ready on this machine."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-export", action="store_true", help="do not export the served copy now (the first prediction will)"
+        )
+
+    def handle(self, *args, no_export: bool, **options):
         version = model_version_ensure_initial()
         accuracy = f"{version.mnist_accuracy:.4f}" if version.mnist_accuracy is not None else "unknown"
         self.stdout.write(f"active model: {version} (MNIST test accuracy {accuracy})")
+        if not no_export:
+            # Done here, at deploy time, so no request waits for TensorFlow to load and export it.
+            copy = serving_copy(local_artifact_path(version))
+            self.stdout.write(f"served copy: {copy}")
