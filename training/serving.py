@@ -38,6 +38,7 @@ def export_serving_model(model) -> bytes:
 
     from training.model import fuse_for_inference
 
+    tf.get_logger().setLevel("ERROR")  # the converter's "Assets written to ..." is not news
     converter = tf.lite.TFLiteConverter.from_keras_model(fuse_for_inference(model))
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     # Keras prints the traced function's captured tensors; that belongs in no log.
