@@ -807,7 +807,12 @@ def _retrain(job: RetrainJob, log) -> ModelVersion:
         else:
             log(job, event.get("message") or f"{stage[:1].upper()}{stage[1:]}.", stage=stage, progress=event)
 
-    config = FinetuneConfig(epochs=options["RETRAIN_EPOCHS"], replay_images=options["RETRAIN_REPLAY_IMAGES"])
+    config = FinetuneConfig(
+        epochs=options["RETRAIN_EPOCHS"],
+        replay_images=options["RETRAIN_REPLAY_IMAGES"],
+        # Ends on its own a minute before Celery's soft limit, and also in a thread, where no limit applies.
+        time_limit_seconds=RETRAIN_TIME_LIMIT_SECONDS - 120,
+    )
     result = finetune(
         base_model_path=local_artifact_path(parent),
         train_x=np.stack([bytes_to_pixels(c.submission.pixels) for c in train]),

@@ -47,6 +47,9 @@ class FinetuneConfig:
     blend_steps: tuple[float, ...] = (1.0, 0.75, 0.5, 0.375, 0.25)
     max_check_drop: float = 0.0005
     check_images: int = 10000
+    # Stop with TimeoutError past this many seconds (None: no limit), so a retraining outside Celery's own
+    # time limit still ends.
+    time_limit_seconds: float | None = None
 
 
 @dataclass
@@ -152,6 +155,11 @@ def finetune(
     started = time.perf_counter()
     seconds: dict[str, float] = {}
 
+    def check_time() -> None:
+        limit = config.time_limit_seconds
+        if limit is not None and time.perf_counter() - started > limit:
+            raise TimeoutError(f"Retraining stopped: it ran over its time limit of {limit:.0f} s.")
+
     emit({"stage": "loading data"})
     train_x, train_y = _as_images(train_x), _as_labels(train_y)
     holdout_x, holdout_y = _as_images(holdout_x), _as_labels(holdout_y)
@@ -188,6 +196,7 @@ def finetune(
     from training.serving import ServingModel
 
     keras.utils.set_random_seed(config.seed)
+    check_time()
     emit({"stage": "evaluating base model"})
     mark = time.perf_counter()
     # The gate compares the copies the service would run, not the float models.
@@ -224,6 +233,9 @@ def finetune(
     history: list[dict] = []
 
     class Progress(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            check_time()
+
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
             row = {
@@ -254,6 +266,7 @@ def finetune(
     counts["blend_share"] = blend["share"]
     seconds["blend"] = time.perf_counter() - mark
 
+    check_time()
     emit({"stage": "evaluating new model"})
     mark = time.perf_counter()
     served = ServingModel.from_keras(model)

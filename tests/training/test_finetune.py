@@ -132,3 +132,17 @@ def test_the_returned_model_scores_the_chosen_blends_check_accuracy(small_finetu
     assert evaluate_model(small_finetune.model, data.x_train[check], data.y_train[check])["accuracy"] == pytest.approx(
         chosen["accuracy"]
     )
+
+
+def test_a_finetune_over_its_time_limit_stops_with_a_clear_error():
+    data = load_sample()
+    with pytest.raises(TimeoutError, match="time limit"):
+        finetune(
+            base_model_path=settings.RECOGNIZER["INITIAL_MODEL_PATH"],
+            train_x=data.x_train[:20],
+            train_y=data.y_train[:20],
+            holdout_x=data.x_train[20:25],
+            holdout_y=data.y_train[20:25],
+            config=FinetuneConfig(epochs=1, replay_images=200, time_limit_seconds=0.0),
+            data=data,
+        )
