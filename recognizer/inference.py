@@ -39,10 +39,12 @@ class LoadedModel:
 
         self.path = path
         threads = settings.RECOGNIZER["INFERENCE_THREADS"] or None
+        copy = serving_copy(path)
+        seen = copy.stat().st_mtime_ns
         try:
-            self.serving = ServingModel(serving_copy(path).read_bytes(), threads=threads)
+            self.serving = ServingModel(copy.read_bytes(), threads=threads)
         except (ValueError, RuntimeError):  # a damaged copy in the cache: make it again
-            self.serving = ServingModel(serving_copy(path, refresh=True).read_bytes(), threads=threads)
+            self.serving = ServingModel(serving_copy(path, replace_if_from=seen).read_bytes(), threads=threads)
 
     @cached_property
     def model(self):
@@ -113,22 +115,23 @@ def local_artifact_path(version) -> Path:
     return target
 
 
-def serving_copy(path: Path, *, refresh: bool = False) -> Path:
+def serving_copy(path: Path, *, replace_if_from: int | None = None) -> Path:
     """Return the served copy of the Keras model at `path`, exporting it once per machine.
 
     Only the export imports TensorFlow; a process that finds the copy in the
     cache runs with the LiteRT interpreter alone. A lock file makes the other
     processes of the machine wait for one export instead of each running
-    their own. `refresh` exports again (for a copy that would not load).
+    their own. `replace_if_from` (a modification time in ns) exports again
+    over a copy that would not load, unless another process already has.
     """
     from training.serving import SERVING_FORMAT, export_serving_model
 
     target = path.with_name(f"{path.stem}.{SERVING_FORMAT}.tflite")
-    if target.exists() and not refresh:
+    if target.exists() and replace_if_from is None:
         return target
     with open(path.with_name(f"{target.name}.lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if refresh or not target.exists():
+        if not target.exists() or target.stat().st_mtime_ns == replace_if_from:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
             import keras
 

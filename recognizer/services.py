@@ -299,7 +299,7 @@ def corrections_review(*, correction_ids: list[int], state: str, reviewer: Abstr
         # Submissions first, then their corrections: the order correction_set locks them in.
         owners = Correction.objects.filter(pk__in=correction_ids).values_list("submission_id", flat=True)
         for ids in _chunks(sorted(owners)):
-            list(Submission.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+            _lock_submissions(ids)
         changed = Correction.objects.filter(pk__in=correction_ids).exclude(review_state=state)
         submission_ids = list(changed.values_list("submission_id", flat=True))
         count = changed.update(
@@ -313,6 +313,11 @@ def corrections_review(*, correction_ids: list[int], state: str, reviewer: Abstr
     if state == Correction.Review.ACCEPTED and count:
         transaction.on_commit(_maybe_start_auto_retrain)
     return count
+
+
+def _lock_submissions(ids: list[int]) -> list[int]:
+    """Lock submission rows in ascending id order: the one order every service takes them in."""
+    return list(Submission.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
 
 
 def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
@@ -333,8 +338,8 @@ def corrections_relabel(*, submission_ids: list[int], label: int, reviewer: Abst
     accepted = Correction.Review.ACCEPTED
     changed = 0
     with transaction.atomic():
-        for ids in _chunks(submission_ids):
-            locked = list(Submission.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
+        for ids in _chunks(sorted(submission_ids)):
+            locked = _lock_submissions(ids)
             existing = list(Correction.objects.filter(submission_id__in=locked))
             updates = []
             for correction in existing:
@@ -377,7 +382,7 @@ def submissions_reopen(*, submission_ids: list[int], reviewer: AbstractBaseUser)
     with transaction.atomic():
         for ids in _chunks(sorted(submission_ids)):
             # Submissions first, then their corrections: the order correction_set locks them in.
-            list(Submission.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+            _lock_submissions(ids)
             corrections = Correction.objects.filter(submission_id__in=ids).order_by("submission_id")
             rows = list(corrections.values("submission_id", "label", "review_state"))
             corrections.delete()
@@ -842,8 +847,6 @@ def _retrain(job: RetrainJob, log) -> ModelVersion:
             parent=parent,
             notes=f"Retrain job {job.pk} ({job.trigger}), fine-tuned from {parent}.",
         )
-    # Exported here, where TensorFlow is loaded anyway, so this machine's predicting processes need not.
-    serving_copy(local_artifact_path(version))
     with transaction.atomic():
         active = ModelVersion.objects.select_for_update().filter(state=ModelVersion.State.ACTIVE).first()
         if passed and active is not None and active.pk != parent.pk:
@@ -859,6 +862,13 @@ def _retrain(job: RetrainJob, log) -> ModelVersion:
         Correction.objects.filter(pk__in=[c.pk for c in train], trained_in__isnull=True).update(trained_in=version)
     verdict = "now active" if passed else "rejected; the active model stays"
     log(job, f"Registered {version}: {verdict}.", stage="registered", progress={"version": version.number})
+    if passed:
+        # Exported here, where TensorFlow is loaded anyway, so this machine's predicting processes need not.
+        # Only a head start: a failure here is left to the first prediction, which exports it too.
+        try:
+            serving_copy(local_artifact_path(version))
+        except Exception:
+            logger.exception("Could not export the served copy of %s now; the first prediction will.", version)
     return version
 
 

@@ -113,6 +113,28 @@ def blend_with_base(model, base_weights: list, accuracy_of: Callable[[object], f
     return blend
 
 
+class Deadline:
+    """Raise TimeoutError from `check()` once `limit` seconds have passed since `started` (None: never)."""
+
+    def __init__(self, limit: float | None, *, started: float, clock: Callable[[], float] = time.perf_counter):
+        self.limit, self.started, self.clock = limit, started, clock
+
+    def check(self) -> None:
+        if self.limit is not None and self.clock() - self.started > self.limit:
+            raise TimeoutError(f"Retraining stopped: it ran over its time limit of {self.limit:.0f} s.")
+
+
+def stop_at(check: Callable[[], None]):
+    """Return a Keras callback that calls `check` after every batch, so a TimeoutError ends `fit` mid-epoch."""
+    import keras
+
+    class StopAt(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            check()
+
+    return StopAt()
+
+
 def correction_repeats(corrections: int, replay: int, config: FinetuneConfig) -> int:
     """How many times each correction appears per epoch so it is not drowned by the replay set."""
     if corrections == 0:
@@ -155,10 +177,7 @@ def finetune(
     started = time.perf_counter()
     seconds: dict[str, float] = {}
 
-    def check_time() -> None:
-        limit = config.time_limit_seconds
-        if limit is not None and time.perf_counter() - started > limit:
-            raise TimeoutError(f"Retraining stopped: it ran over its time limit of {limit:.0f} s.")
+    check_time = Deadline(config.time_limit_seconds, started=started).check
 
     emit({"stage": "loading data"})
     train_x, train_y = _as_images(train_x), _as_labels(train_y)
@@ -233,9 +252,6 @@ def finetune(
     history: list[dict] = []
 
     class Progress(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            check_time()
-
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
             row = {
@@ -247,7 +263,7 @@ def finetune(
             emit({"stage": "fine-tuning", "epochs": config.epochs, **row})
 
     if config.epochs > 0:
-        model.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[Progress()])
+        model.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[Progress(), stop_at(check_time)])
     seconds["fine_tune"] = time.perf_counter() - mark
 
     mark = time.perf_counter()

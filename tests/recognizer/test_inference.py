@@ -131,3 +131,14 @@ def test_a_damaged_copy_in_the_cache_is_exported_again(tmp_path):
     assert int(loaded.predict_probabilities(sample.x_test[:1]).argmax()) == int(sample.y_test[0])
     # The export is not byte-for-byte repeatable (metadata), so compare sizes: a whole copy again.
     assert abs(len(copy.read_bytes()) - len(good)) < 1024
+
+
+def test_a_copy_another_process_already_replaced_is_not_exported_again(tmp_path):
+    artifact = tmp_path / "v1-f00d.keras"
+    artifact.write_bytes(settings.RECOGNIZER["INITIAL_MODEL_PATH"].read_bytes())
+    copy = serving_copy(artifact)
+    current = copy.stat().st_mtime_ns
+
+    # This process saw an older, damaged copy; the one there now is newer, so it is kept.
+    assert serving_copy(artifact, replace_if_from=current - 1) == copy
+    assert copy.stat().st_mtime_ns == current

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -309,6 +310,26 @@ def test_staff_changes_and_an_owners_correction_at_once_do_not_deadlock(staff_ch
         Correction.objects.filter(pk=correction.pk).update(label=(correction.label + 1) % 10)
     acting.join(timeout=60)
     assert not errors, errors
+
+
+@pytest.mark.parametrize("service", ["review", "relabel", "reopen"])
+def test_staff_services_lock_submissions_in_ascending_id_order(service, staff_user):
+    from django.test.utils import CaptureQueriesContext
+
+    corrections = CorrectionFactory.create_batch(3)
+    submission_ids = [c.submission_id for c in reversed(corrections)]
+    with CaptureQueriesContext(connection) as queries:
+        if service == "review":
+            services.corrections_review(
+                correction_ids=[c.pk for c in corrections], state="accepted", reviewer=staff_user
+            )
+        elif service == "relabel":
+            services.corrections_relabel(submission_ids=submission_ids, label=4, reviewer=staff_user)
+        else:
+            services.submissions_reopen(submission_ids=submission_ids, reviewer=staff_user)
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "recognizer_submission"."id"')]
+    # Two staff actions on overlapping rows must take them in the same order, or PostgreSQL deadlocks.
+    assert reads and re.search(r'ORDER BY (1|"recognizer_submission"\."id") ASC( FOR UPDATE)?$', reads[0]), reads
 
 
 def test_review_accepts_or_rejects_and_records_the_reviewer(staff_user):

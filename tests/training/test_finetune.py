@@ -8,12 +8,14 @@ from django.conf import settings
 
 from training.data import load_sample
 from training.finetune import (
+    Deadline,
     FinetuneConfig,
     blend_with_base,
     choose_blend,
     finetune,
     outlined,
     split_check_and_replay,
+    stop_at,
 )
 
 
@@ -146,3 +148,27 @@ def test_a_finetune_over_its_time_limit_stops_with_a_clear_error():
             config=FinetuneConfig(epochs=1, replay_images=200, time_limit_seconds=0.0),
             data=data,
         )
+
+
+def test_the_time_limit_stops_training_in_the_middle_of_an_epoch(tiny_model):
+    import keras
+
+    ticks = iter(range(1000))
+    deadline = Deadline(2.5, started=0.0, clock=lambda: float(next(ticks)))  # expires on the 4th check
+    seen = []
+
+    class Count(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(batch)
+
+    tiny_model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(TimeoutError, match="time limit of 2 s"):
+        tiny_model.fit(
+            np.zeros((64, 2), np.float32),
+            np.zeros((64, 1), np.float32),
+            batch_size=4,
+            epochs=1,
+            verbose=0,
+            callbacks=[Count(), stop_at(deadline.check)],
+        )
+    assert len(seen) == 4  # of 16 batches
