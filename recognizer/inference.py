@@ -1,7 +1,7 @@
 """Run the digit model: load a version once per process, predict batches fast.
 
 Each version is served as a LiteRT copy (see `training.serving`), exported
-once per machine and cached beside the downloaded artifact. TensorFlow is
+once, shared through storage beside the artifact, and cached on each machine. TensorFlow is
 imported only to make that copy, so processes that find it cached, and
 commands that never predict, stay light.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import shutil
 import threading
@@ -20,8 +21,10 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.core.files.base import ContentFile
 
 KEEP_LOADED = 2
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,12 +37,12 @@ class Prediction:
 class LoadedModel:
     """One model version, ready to answer: its served copy, and the Keras model on demand."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, served: Path | None = None):
         from training.serving import ServingModel
 
         self.path = path
         threads = settings.RECOGNIZER["INFERENCE_THREADS"] or None
-        copy = serving_copy(path)
+        copy = served or serving_copy(path)
         seen = copy.stat().st_mtime_ns
         try:
             self.serving = ServingModel(copy.read_bytes(), threads=threads)
@@ -74,7 +77,7 @@ class Engine:
         with self._lock:
             loaded = self._loaded.get(key)
             if loaded is None:
-                loaded = LoadedModel(local_artifact_path(version))
+                loaded = LoadedModel(local_artifact_path(version), served=served_copy_for(version))
                 self._loaded[key] = loaded
                 while len(self._loaded) > KEEP_LOADED:
                     self._loaded.pop(next(iter(self._loaded)))
@@ -112,6 +115,36 @@ def local_artifact_path(version) -> Path:
         with version.artifact.open("rb") as source, open(partial, "wb") as sink:
             shutil.copyfileobj(source, sink)
         os.replace(partial, target)
+    return target
+
+
+def served_copy_for(version) -> Path:
+    """Return a local served copy of `version`: cached here, else fetched from storage, else exported and shared.
+
+    The first machine to need a version's copy exports it (TensorFlow) and
+    stores it beside the artifact; every other machine downloads it and
+    never imports TensorFlow for it. Sharing is a convenience: if storing
+    fails, each machine exports its own.
+    """
+    from training.serving import SERVING_FORMAT
+
+    keras_path = local_artifact_path(version)
+    target = keras_path.with_name(f"{keras_path.stem}.{SERVING_FORMAT}.tflite")
+    if target.exists():
+        return target
+    storage, shared = version.artifact.storage, f"{version.artifact.name}.{SERVING_FORMAT}.tflite"
+    if storage.exists(shared):
+        partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
+        with storage.open(shared, "rb") as source, open(partial, "wb") as sink:
+            shutil.copyfileobj(source, sink)
+        os.replace(partial, target)
+        return target
+    serving_copy(keras_path)
+    try:
+        if not storage.exists(shared):
+            storage.save(shared, ContentFile(target.read_bytes()))
+    except Exception:
+        logger.warning("Could not share the served copy of %s through storage.", version, exc_info=True)
     return target
 
 

@@ -780,7 +780,7 @@ def _accuracy_summary(metrics: dict) -> dict:
 
 def _retrain(job: RetrainJob, log) -> ModelVersion:
     """Fine-tune the active model, register the result, gate it, promote or reject it."""
-    from recognizer.inference import local_artifact_path, serving_copy
+    from recognizer.inference import local_artifact_path, served_copy_for
     from training.finetune import FinetuneConfig, finetune, save_model
 
     options = settings.RECOGNIZER
@@ -866,7 +866,7 @@ def _retrain(job: RetrainJob, log) -> ModelVersion:
         # Exported here, where TensorFlow is loaded anyway, so this machine's predicting processes need not.
         # Only a head start: a failure here is left to the first prediction, which exports it too.
         try:
-            serving_copy(local_artifact_path(version))
+            served_copy_for(version)
         except Exception:
             logger.exception("Could not export the served copy of %s now; the first prediction will.", version)
     return version

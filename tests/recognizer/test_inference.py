@@ -142,3 +142,24 @@ def test_a_copy_another_process_already_replaced_is_not_exported_again(tmp_path)
     # This process saw an older, damaged copy; the one there now is newer, so it is kept.
     assert serving_copy(artifact, replace_if_from=current - 1) == copy
     assert copy.stat().st_mtime_ns == current
+
+
+def test_a_version_is_exported_once_and_other_machines_download_it(active_version, settings, tmp_path, monkeypatch):
+    from recognizer.inference import served_copy_for
+
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "MODEL_CACHE_DIR": tmp_path / "first-machine"}
+    exported = served_copy_for(active_version)
+    shared = f"{active_version.artifact.name}.{SERVING_FORMAT}.tflite"
+    assert active_version.artifact.storage.exists(shared)
+
+    # Another machine: an empty cache, and no export allowed.
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "MODEL_CACHE_DIR": tmp_path / "second-machine"}
+
+    def no_export(model):
+        raise AssertionError("the second machine exported instead of downloading")
+
+    monkeypatch.setattr("training.serving.export_serving_model", no_export)
+    downloaded = served_copy_for(active_version)
+
+    assert downloaded.parent == tmp_path / "second-machine"
+    assert downloaded.read_bytes() == exported.read_bytes()

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from recognizer.inference import local_artifact_path, serving_copy
+from recognizer.inference import served_copy_for
 from recognizer.services import model_version_ensure_initial
 
 
@@ -18,5 +18,5 @@ class Command(BaseCommand):
         self.stdout.write(f"active model: {version} (MNIST test accuracy {accuracy})")
         if not no_export:
             # Done here, at deploy time, so no request waits for TensorFlow to load and export it.
-            copy = serving_copy(local_artifact_path(version))
+            copy = served_copy_for(version)
             self.stdout.write(f"served copy: {copy}")
