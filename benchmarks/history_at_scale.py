@@ -8,19 +8,14 @@ go in docs/web.md.
 
 from __future__ import annotations
 
-import statistics
-import time
 from datetime import timedelta
 
 import pytest
 from django.core.paginator import Paginator
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
+from benchmarks.scale import median_ms, store_submissions
 from recognizer import selectors
-from recognizer.models import Correction, Submission
 from recognizer.web.pages import HISTORY_PAGE_SIZE
 from tests.factories import UserFactory
 
@@ -31,47 +26,11 @@ OTHER_ROWS = 50_000
 SMALL_ROWS = 1_000
 
 
-def store(owner, count: int, versions) -> None:
-    now = timezone.now()
-    pixels = bytes(range(256)) * 3 + bytes(16)
-    rows = (
-        Submission(
-            owner=owner,
-            source=("canvas", "upload", "api")[i % 3],
-            image=f"submissions/x/{owner.pk}-{i}.png",
-            pixels=pixels,
-            status="done",
-            created_at=now - timedelta(seconds=i),
-            predicted_digit=i % 10,
-            confidence=((i * 7919) % 1000) / 1000,
-            model_version=versions[i % 2],
-            is_corrected=i % 20 == 0,
-        )
-        for i in range(count)
-    )
-    Submission.objects.bulk_create(rows, batch_size=2000)
-    corrected = Submission.objects.filter(owner=owner, is_corrected=True).values_list("pk", "predicted_digit")
-    Correction.objects.bulk_create(
-        (Correction(submission_id=pk, label=(digit + 1) % 10) for pk, digit in corrected), batch_size=2000
-    )
-
-
-def median_ms(run, repeats: int = 3) -> tuple[float, int]:
-    """Median time of `run()` over `repeats` calls, and the queries one call makes."""
-    times = []
-    for _ in range(repeats):
-        with CaptureQueriesContext(connection) as queries:
-            start = time.perf_counter()
-            run()
-            times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), len(queries.captured_queries)
-
-
 def test_history_with_100000_submissions(versions):
     heavy, small, other = UserFactory(), UserFactory(), UserFactory()
-    store(heavy, ROWS, versions)
-    store(other, OTHER_ROWS, versions)
-    store(small, SMALL_ROWS, versions)
+    store_submissions([heavy], ROWS, versions, every=timedelta(seconds=1))
+    store_submissions([other], OTHER_ROWS, versions, every=timedelta(seconds=1))
+    store_submissions([small], SMALL_ROWS, versions, every=timedelta(seconds=1))
     clients = {heavy: Client(), small: Client()}
     for user, client in clients.items():
         client.force_login(user)

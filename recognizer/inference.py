@@ -111,11 +111,28 @@ def local_artifact_path(version) -> Path:
     tag = version.artifact_sha256[:16] or hashlib.sha256(version.artifact.name.encode()).hexdigest()[:16]
     target = cache_dir / f"v{version.number}-{tag}.keras"
     if not target.exists():
-        partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
-        with version.artifact.open("rb") as source, open(partial, "wb") as sink:
-            shutil.copyfileobj(source, sink)
-        os.replace(partial, target)
+        with version.artifact.open("rb") as source:
+            _write_atomically(target, source)
     return target
+
+
+def _served_path(keras_path: Path) -> Path:
+    from training.serving import SERVING_FORMAT
+
+    return keras_path.with_name(f"{keras_path.stem}.{SERVING_FORMAT}.tflite")
+
+
+def _write_atomically(target: Path, source) -> None:
+    """Write `source` (bytes or a binary file) to `target` so no reader ever sees part of it."""
+    partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
+    with open(partial, "wb") as sink:
+        if isinstance(source, bytes):
+            sink.write(source)
+        else:
+            shutil.copyfileobj(source, sink)
+        sink.flush()
+        os.fsync(sink.fileno())
+    os.replace(partial, target)
 
 
 def served_copy_for(version) -> Path:
@@ -129,15 +146,13 @@ def served_copy_for(version) -> Path:
     from training.serving import SERVING_FORMAT
 
     keras_path = local_artifact_path(version)
-    target = keras_path.with_name(f"{keras_path.stem}.{SERVING_FORMAT}.tflite")
+    target = _served_path(keras_path)
     if target.exists():
         return target
     storage, shared = version.artifact.storage, f"{version.artifact.name}.{SERVING_FORMAT}.tflite"
     if storage.exists(shared):
-        partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
-        with storage.open(shared, "rb") as source, open(partial, "wb") as sink:
-            shutil.copyfileobj(source, sink)
-        os.replace(partial, target)
+        with storage.open(shared, "rb") as source:
+            _write_atomically(target, source)
         return target
     serving_copy(keras_path)
     try:
@@ -157,9 +172,9 @@ def serving_copy(path: Path, *, replace_if_from: int | None = None) -> Path:
     their own. `replace_if_from` (a modification time in ns) exports again
     over a copy that would not load, unless another process already has.
     """
-    from training.serving import SERVING_FORMAT, export_serving_model
+    from training.serving import export_serving_model
 
-    target = path.with_name(f"{path.stem}.{SERVING_FORMAT}.tflite")
+    target = _served_path(path)
     if target.exists() and replace_if_from is None:
         return target
     with open(path.with_name(f"{target.name}.lock"), "a") as lock:
@@ -168,13 +183,7 @@ def serving_copy(path: Path, *, replace_if_from: int | None = None) -> Path:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
             import keras
 
-            content = export_serving_model(keras.models.load_model(path, compile=False))
-            partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
-            with open(partial, "wb") as sink:
-                sink.write(content)
-                sink.flush()
-                os.fsync(sink.fileno())
-            os.replace(partial, target)
+            _write_atomically(target, export_serving_model(keras.models.load_model(path, compile=False)))
     return target
 
 

@@ -676,6 +676,11 @@ def retrain_job_start(
     return job
 
 
+def retrain_runs_in_thread() -> bool:
+    """Whether a retraining started here runs in a thread of this process (no broker, background on)."""
+    return settings.CELERY_TASK_ALWAYS_EAGER and settings.RECOGNIZER["RETRAIN_IN_BACKGROUND"]
+
+
 def _dispatch_retrain(job_id: int) -> None:
     """Send the retraining to a worker; if the broker is down, say so on the job.
 
@@ -684,7 +689,7 @@ def _dispatch_retrain(job_id: int) -> None:
     """
     from recognizer import tasks
 
-    if settings.CELERY_TASK_ALWAYS_EAGER and settings.RECOGNIZER["RETRAIN_IN_BACKGROUND"]:
+    if retrain_runs_in_thread():
         threading.Thread(target=_retrain_in_thread, args=(job_id,), name=f"retrain-job-{job_id}", daemon=True).start()
         return
     try:

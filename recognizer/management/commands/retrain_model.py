@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -24,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-wait", action="store_true", help="with --enqueue: print the job id and return")
 
     def handle(self, *args, enqueue: bool, no_wait: bool, **options):
-        if enqueue and no_wait and settings.CELERY_TASK_ALWAYS_EAGER:
+        if enqueue and no_wait and services.retrain_runs_in_thread():
             # Without a broker the job runs in a thread of this process, which ends when the command does.
             raise CommandError("--no-wait needs Celery workers (set REDIS_URL); without them run it here.")
         try:
