@@ -5,26 +5,28 @@ from __future__ import annotations
 import functools
 
 
-def build_augmenter(strength: float = 1.0):
+def build_augmenter(strength: float = 1.0, *, elastic: float = 0.0):
     """Return a Keras layer stack that distorts a batch of (N, 28, 28, 1) images.
 
     Geometric jitter (rotation, zoom, shear, shift) covers hand and camera
     variation; the stroke layer thickens or thins ink, since brushes on a
     canvas and pens on paper differ far more than MNIST's writers did.
+    `elastic` is the share of images bent by a smooth random warp, the way
+    one writer's loops and strokes differ from another's.
     """
     import keras
     from keras import layers
 
-    return keras.Sequential(
-        [
-            layers.RandomRotation(0.035 * strength, fill_mode="constant"),
-            layers.RandomZoom(0.12 * strength, fill_mode="constant"),
-            layers.RandomShear(x_factor=0.15 * strength, y_factor=0.0, fill_mode="constant"),
-            layers.RandomTranslation(0.08 * strength, 0.08 * strength, fill_mode="constant"),
-            stroke_width_layer()(probability=0.3 * strength),
-        ],
-        name="augmenter",
-    )
+    stack = [
+        layers.RandomRotation(0.035 * strength, fill_mode="constant"),
+        layers.RandomZoom(0.12 * strength, fill_mode="constant"),
+        layers.RandomShear(x_factor=0.15 * strength, y_factor=0.0, fill_mode="constant"),
+        layers.RandomTranslation(0.08 * strength, 0.08 * strength, fill_mode="constant"),
+        stroke_width_layer()(probability=0.3 * strength),
+    ]
+    if elastic > 0:
+        stack.insert(0, elastic_layer()(probability=elastic))
+    return keras.Sequential(stack, name="augmenter")
 
 
 @functools.cache
@@ -55,3 +57,71 @@ def stroke_width_layer():
             return {**super().get_config(), "probability": self.probability}
 
     return StrokeWidth
+
+
+@functools.cache
+def elastic_layer():
+    """Return the ElasticWarp layer class (built lazily: it needs TensorFlow)."""
+    import keras
+    import tensorflow as tf
+
+    class ElasticWarp(keras.layers.Layer):
+        """Move each pixel along a smooth random field, with the given probability per image.
+
+        The field is drawn on a coarse `grid` x `grid` lattice (a displacement
+        of `pixels` standard deviation at each knot) and interpolated, so
+        strokes bend without tearing: a cheap form of Simard et al.'s
+        elastic distortion.
+        """
+
+        def __init__(self, probability: float = 0.5, pixels: float = 1.0, grid: int = 4, **kwargs):
+            super().__init__(**kwargs)
+            self.probability = probability
+            self.pixels = pixels
+            self.grid = grid
+
+        def call(self, images, training=True):
+            if not training:
+                return images
+            shape = tf.shape(images)
+            batch, height, width = shape[0], shape[1], shape[2]
+            knots = tf.random.normal([batch, self.grid, self.grid, 2], stddev=self.pixels)
+            chosen = tf.cast(tf.random.uniform([batch, 1, 1, 1]) < self.probability, tf.float32)
+            field = tf.image.resize(knots, [height, width], method="bicubic") * chosen
+            rows = tf.cast(tf.range(height), tf.float32)[None, :, None] + field[..., 0]
+            cols = tf.cast(tf.range(width), tf.float32)[None, None, :] + field[..., 1]
+            return _sample_bilinear(tf.cast(images, tf.float32), rows, cols)[..., None]
+
+        def get_config(self):
+            return {
+                **super().get_config(),
+                "probability": self.probability,
+                "pixels": self.pixels,
+                "grid": self.grid,
+            }
+
+    def _sample_bilinear(images, rows, cols):
+        """Read (N, H, W, 1) `images` at fractional (N, H, W) positions; outside is background (0)."""
+        shape = tf.shape(images)
+        batch, height, width = shape[0], shape[1], shape[2]
+        flat = tf.reshape(images, [batch, height * width])
+        top, left = tf.floor(rows), tf.floor(cols)
+        down, right = rows - top, cols - left
+        last_row, last_col = tf.cast(height - 1, tf.float32), tf.cast(width - 1, tf.float32)
+
+        def tap(r, c):
+            inside = (r >= 0) & (r <= last_row) & (c >= 0) & (c <= last_col)
+            index = tf.cast(tf.clip_by_value(r, 0, last_row) * tf.cast(width, tf.float32), tf.int32) + tf.cast(
+                tf.clip_by_value(c, 0, last_col), tf.int32
+            )
+            values = tf.gather(flat, tf.reshape(index, [batch, -1]), batch_dims=1)
+            return tf.reshape(values, tf.shape(rows)) * tf.cast(inside, tf.float32)
+
+        return (
+            tap(top, left) * (1 - down) * (1 - right)
+            + tap(top, left + 1) * (1 - down) * right
+            + tap(top + 1, left) * down * (1 - right)
+            + tap(top + 1, left + 1) * down * right
+        )
+
+    return ElasticWarp

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULTS = {"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "seed": 1234, "val_size": 5000}
+DEFAULTS = {"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "seed": 1234, "val_size": 5000, "elastic": 0.0}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -31,6 +31,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--patience", type=int, default=8, help="epochs without validation gain before stopping")
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    parser.add_argument(
+        "--elastic", type=float, default=DEFAULTS["elastic"], help="share of training images elastically warped"
+    )
     parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
     return parser.parse_args(argv)
 
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     y_val = data.y_train[val_idx]
 
     # Augmentation runs in the input pipeline, on whole batches.
-    augmenter = build_augmenter()
+    augmenter = build_augmenter(elastic=args.elastic)
     train_ds = (
         tf.data.Dataset.from_tensor_slices((x_train, y_train))
         .shuffle(len(x_train), seed=args.seed, reshuffle_each_iteration=True)
@@ -120,9 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         "train_images": int(len(x_train)),
         "validation_images": int(len(x_val)),
         "epochs_run": len(history.history["loss"]),
+        "history": {name: [round(float(v), 5) for v in values] for name, values in history.history.items()},
         "train_seconds": round(train_seconds, 1),
         "params": int(model.count_params()),
         "seed": args.seed,
+        "elastic": args.elastic,
     }
     output.with_suffix(".metrics.json").write_text(json.dumps(summary, indent=2))
     print(f"saved {output} ({output.stat().st_size / 1e6:.2f} MB) after {train_seconds / 60:.1f} min")

@@ -1,16 +1,21 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from training.train import DEFAULTS
+
 
 class Command(BaseCommand):
     help = "Train the digit CNN on MNIST (wraps `python -m training.train`) and optionally register it."
 
     def add_arguments(self, parser):
-        parser.add_argument("--epochs", type=int, default=30)
+        parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
         parser.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $MNIST_DIR, else download)")
         parser.add_argument("--output", default="model.keras", help="where to write the .keras file")
-        parser.add_argument("--batch-size", type=int, default=128)
-        parser.add_argument("--seed", type=int, default=1234)
+        parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+        parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+        parser.add_argument(
+            "--elastic", type=float, default=DEFAULTS["elastic"], help="share of training images elastically warped"
+        )
         parser.add_argument("--sample", action="store_true", help="train on the small bundled sample")
         parser.add_argument("--register", action="store_true", help="record the result as a candidate model version")
 
@@ -19,6 +24,7 @@ class Command(BaseCommand):
 
         argv = ["--epochs", str(options["epochs"]), "--output", options["output"]]
         argv += ["--batch-size", str(options["batch_size"]), "--seed", str(options["seed"])]
+        argv += ["--elastic", str(options["elastic"])]
         data_dir = options["data_dir"] or settings.RECOGNIZER["MNIST_DIR"]
         if data_dir:
             argv += ["--data-dir", data_dir]
