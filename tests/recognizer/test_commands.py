@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from recognizer.models import ModelVersion
@@ -63,3 +67,27 @@ def test_train_model_trains_writes_its_metrics_and_registers_a_candidate(active_
     assert version.mnist_accuracy == summary["test"]["accuracy"]
     active_version.refresh_from_db()
     assert active_version.state == ModelVersion.State.ACTIVE
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ensure_model"],
+        ["evaluate_model"],
+        ["bench_inference"],
+        ["retrain_model"],
+        ["rollback_model"],
+        ["train_model", "--sample", "--register"],
+    ],
+)
+def test_commands_on_an_unmigrated_database_say_to_migrate(command, tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+
+    run = subprocess.run(
+        [sys.executable, "manage.py", *command], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True
+    )
+
+    assert run.returncode == 1
+    assert "run `python manage.py migrate` first" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -6,8 +6,8 @@ import resource
 import time
 
 import numpy as np
-from django.core.management.base import BaseCommand
 
+from recognizer.management.base import DatabaseCommand
 from recognizer.models import ModelVersion
 
 
@@ -53,7 +53,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Benchmark the inference engine against model.predict per request (batch 1, 64, 256)."
 
     def add_arguments(self, parser):

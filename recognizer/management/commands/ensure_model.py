@@ -1,10 +1,9 @@
-from django.core.management.base import BaseCommand
-
 from recognizer.inference import served_copy_for
+from recognizer.management.base import DatabaseCommand
 from recognizer.services import model_version_ensure_initial
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Make sure an active model version exists and its served copy is ready on this machine."
 
     def add_arguments(self, parser):

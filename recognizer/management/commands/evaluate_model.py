@@ -2,12 +2,13 @@ import json
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from recognizer.management.base import DatabaseCommand
 from recognizer.models import ModelVersion
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Evaluate a model version (default: the active one) on the MNIST test set."
 
     def create_parser(self, prog_name, subcommand, **kwargs):

@@ -9,13 +9,14 @@ from __future__ import annotations
 import time
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from recognizer import selectors, services
+from recognizer.management.base import DatabaseCommand
 from recognizer.models import RetrainJob
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Fine-tune the active model on accepted corrections; promote it only if it passes the gate."
 
     def add_arguments(self, parser):

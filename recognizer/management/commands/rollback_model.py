@@ -7,13 +7,14 @@ python manage.py rollback_model            # list the versions
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from recognizer import selectors, services
+from recognizer.management.base import DatabaseCommand
 from recognizer.models import ModelVersion
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Activate an earlier model version; every web and worker process switches on its next prediction."
     # --version here names a model version, not the program's version.
     suppressed_base_arguments = {"--version"}

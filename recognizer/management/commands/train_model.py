@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from recognizer.management.base import require_migrated_database
 from training.train import DEFAULTS
 
 
@@ -21,6 +22,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         from training import train
+
+        if options["register"]:
+            require_migrated_database()  # before training, not after an hour of it
 
         argv = ["--epochs", str(options["epochs"]), "--output", options["output"]]
         argv += ["--batch-size", str(options["batch_size"]), "--seed", str(options["seed"])]
