@@ -4,7 +4,8 @@
 
 Re-draws MNIST test digits the ways people send them (big canvas, off-centre,
 tiny, inverted, transparent, marker-thick, hair-thin, photographed on tinted
-paper, rotated) and renders printed digits in the fonts matplotlib ships.
+paper, rotated), renders printed digits in the fonts matplotlib ships, and
+draws digits with a pen from stroke templates (`training.drawn_digits`).
 Each image goes through the same preprocessing as the service, so this
 measures preprocessing and model together. Prints accuracy per variant.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from training.drawn_digits import drawn_digits
 from training.preprocessing import ImageRejected, preprocess_bytes
 
 
@@ -126,6 +128,7 @@ def evaluate(model_path: str, count: int = 500, seed: int = 0) -> list[tuple[str
 
     rows = [score(name, [make(d) for d in digits], list(labels)) for name, make in _variants(rng).items()]
     rows.append(score("printed digits (matplotlib fonts)", *_font_digits()))
+    rows.append(score("pen-drawn digits (stroke templates)", *drawn_digits(count, seed=seed)))
     return rows
 
 
