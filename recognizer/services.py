@@ -578,7 +578,10 @@ def model_version_ensure_initial() -> ModelVersion:
             metrics={"mnist": summary.get("test", {})},
             training_counts=counts,
             state=ModelVersion.State.ACTIVE,
-            notes="Trained by training/train.py on the full MNIST training set; shipped with the code.",
+            notes=(
+                "Trained by training/train.py on the full MNIST training set, refined by training/refine.py on "
+                "1,000 pen-drawn digits; shipped with the code."
+            ),
             number=1,
         )
     except IntegrityError:  # another process registered it at the same moment

@@ -22,10 +22,7 @@ DEFAULTS = {
     "seed": 1234,
     "val_size": 5000,
     "elastic": 0.0,
-    "drawn": 0,
 }
-# Pen-drawn digits for training come from their own seed, never the ones the checks draw with (0, 1, ...).
-DRAWN_SEED = 1_000_003
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -43,9 +40,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     parser.add_argument(
         "--elastic", type=float, default=DEFAULTS["elastic"], help="share of training images elastically warped"
-    )
-    parser.add_argument(
-        "--drawn", type=int, default=DEFAULTS["drawn"], help="pen-drawn digits (training.drawn_digits) to train on too"
     )
     parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
     return parser.parse_args(argv)
@@ -79,18 +73,6 @@ def main(argv: list[str] | None = None) -> int:
     y_train = data.y_train[train_idx]
     x_val = data.x_train[val_idx, ..., None].astype("float32")
     y_val = data.y_train[val_idx]
-
-    # Pen-drawn digits in styles MNIST's writers rarely used (flagged 1s, barred 7s, open 4s), made the way the
-    # service sees them: rendered, then preprocessed. Only for training; validation and test stay MNIST.
-    if args.drawn:
-        from training.drawn_digits import drawn_digits
-        from training.preprocessing import preprocess_bytes
-
-        images, labels = drawn_digits(args.drawn, seed=DRAWN_SEED)
-        drawn = np.stack([preprocess_bytes(image) for image in images])[..., None].astype("float32")
-        x_train = np.concatenate([x_train, drawn])
-        y_train = np.concatenate([y_train, np.array(labels, dtype=y_train.dtype)])
-        print(f"added {len(drawn)} pen-drawn digits to the training set")
 
     # Augmentation runs in the input pipeline, on whole batches.
     augmenter = build_augmenter(elastic=args.elastic)
@@ -134,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         epochs=args.epochs,
         callbacks=callbacks,
         verbose=2 if args.quiet else 1,
+        shuffle=False,  # the dataset reshuffles itself every epoch
     )
     train_seconds = time.monotonic() - started
 
@@ -153,7 +136,6 @@ def main(argv: list[str] | None = None) -> int:
         "params": int(model.count_params()),
         "seed": args.seed,
         "elastic": args.elastic,
-        "drawn_digits": args.drawn,
     }
     output.with_suffix(".metrics.json").write_text(json.dumps(summary, indent=2))
     print(f"saved {output} ({output.stat().st_size / 1e6:.2f} MB) after {train_seconds / 60:.1f} min")

@@ -47,14 +47,13 @@ def test_train_model_trains_writes_its_metrics_and_registers_a_candidate(active_
 
     call_command(
         "train_model",
-        *("--sample", "--epochs", "2", "--elastic", "0.5", "--drawn", "100", "--output", str(output), "--register"),
+        *("--sample", "--epochs", "2", "--elastic", "0.5", "--output", str(output), "--register"),
         stdout=(out := StringIO()),
     )
 
     summary = json.loads(output.with_suffix(".metrics.json").read_text())
     assert summary["epochs_run"] == 2 and summary["data_source"] == "bundled sample"
-    assert summary["elastic"] == 0.5 and summary["drawn_digits"] == 100
-    assert summary["train_images"] == 2700 + 100
+    assert summary["elastic"] == 0.5 and summary["train_images"] == 2700
     matrix = summary["test"]["confusion_matrix"]
     assert sum(map(sum, matrix)) == summary["test"]["count"] == 2000
     assert sum(matrix[d][d] for d in range(10)) / 2000 == pytest.approx(summary["test"]["accuracy"])

@@ -17,9 +17,6 @@ class Command(BaseCommand):
         parser.add_argument(
             "--elastic", type=float, default=DEFAULTS["elastic"], help="share of training images elastically warped"
         )
-        parser.add_argument(
-            "--drawn", type=int, default=DEFAULTS["drawn"], help="pen-drawn digits to add to the training set"
-        )
         parser.add_argument("--sample", action="store_true", help="train on the small bundled sample")
         parser.add_argument("--register", action="store_true", help="record the result as a candidate model version")
 
@@ -31,7 +28,7 @@ class Command(BaseCommand):
 
         argv = ["--epochs", str(options["epochs"]), "--output", options["output"]]
         argv += ["--batch-size", str(options["batch_size"]), "--seed", str(options["seed"])]
-        argv += ["--elastic", str(options["elastic"]), "--drawn", str(options["drawn"])]
+        argv += ["--elastic", str(options["elastic"])]
         data_dir = options["data_dir"] or settings.RECOGNIZER["MNIST_DIR"]
         if data_dir:
             argv += ["--data-dir", data_dir]
