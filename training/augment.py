@@ -71,7 +71,7 @@ def elastic_layer():
         The field is drawn on a coarse `grid` x `grid` lattice (a displacement
         of `pixels` standard deviation at each knot) and interpolated, so
         strokes bend without tearing: a cheap form of Simard et al.'s
-        elastic distortion.
+        elastic distortion. Takes (N, H, W, 1) images: one channel, as digits have.
         """
 
         def __init__(self, probability: float = 0.5, pixels: float = 1.0, grid: int = 4, **kwargs):

@@ -15,6 +15,7 @@ scoring well on these has not merely learned MNIST's writers.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import math
 import sys
@@ -32,6 +33,7 @@ def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, s
     return [(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in angles]
 
 
+@functools.cache
 def _templates() -> dict[int, list[list[Stroke]]]:
     """Return, per digit, its writing styles: each a list of strokes in a unit box (y down)."""
     return {
@@ -100,15 +102,19 @@ def draw_digit(digit: int, rng: np.random.Generator) -> bytes:
     """Return a PNG of `digit` in a random style, pen, canvas and position."""
     styles = _templates()[digit]
     strokes = _transform(styles[rng.integers(len(styles))], rng)
-    canvas = int(rng.integers(160, 640))
+    canvas = int(rng.integers(160, 641))
     height = canvas * rng.uniform(0.3, 0.85)  # the digit's height on the canvas
     points = np.concatenate(strokes)
     low, high = points.min(axis=0), points.max(axis=0)
     pen = max(1, int(round(height * rng.uniform(0.03, 0.16))))
+    # The pen's round tip reaches half its width past the stroke, and Pillow's wide lines a pixel more:
+    # keep that much paper at every edge.
+    margin = pen / 2 + 2
     extent = np.maximum(high - low, 1e-6)
-    scale = min(height / extent[1], (canvas - pen) / extent[0])
-    room = np.maximum(canvas - pen - extent * scale, 0)
-    origin = pen / 2 + rng.uniform(0, 1, 2) * room
+    scale = min(height, canvas - 2 * margin) / extent[1]
+    scale = min(scale, (canvas - 2 * margin) / extent[0])
+    room = np.maximum(canvas - 2 * margin - extent * scale, 0)
+    origin = margin + rng.uniform(0, 1, 2) * room
 
     dark_on_light = rng.random() < 0.8
     paper = tuple(int(v) for v in rng.integers(215, 256, 3)) if dark_on_light else (0, 0, 0)

@@ -25,6 +25,14 @@ DEFAULTS = {
 }
 
 
+def share(text: str) -> float:
+    """Parse a share of images, 0 to 1, for argparse."""
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1")
+    return value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Train the digit CNN on MNIST.")
     parser.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $MNIST_DIR, else Keras download)")
@@ -39,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--patience", type=int, default=8, help="epochs without validation gain before stopping")
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     parser.add_argument(
-        "--elastic", type=float, default=DEFAULTS["elastic"], help="share of training images elastically warped"
+        "--elastic", type=share, default=DEFAULTS["elastic"], help="share of training images elastically warped"
     )
     parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
     return parser.parse_args(argv)

@@ -38,7 +38,8 @@ def test_a_warp_bends_every_chosen_digit_and_keeps_its_ink(digits):
     assert (moved > 50).all()
     # Bending stretches and squeezes strokes locally; it neither erases a digit nor doubles it.
     ratio = _ink(warped) / _ink(digits)
-    assert ratio.min() > 0.6 and ratio.max() < 1.6
+    assert 0.85 < np.median(ratio) < 1.15
+    assert ratio.min() > 0.4 and ratio.max() < 2.0
 
 
 def test_a_warp_applies_to_about_its_share_of_the_images(digits):
@@ -64,6 +65,8 @@ def test_the_augmenter_keeps_shape_range_and_each_digit(digits, elastic):
 
     keras.utils.set_random_seed(3)
     augmenter = build_augmenter(elastic=elastic)
+    warps = [layer for layer in augmenter.layers if isinstance(layer, elastic_layer())]
+    assert len(warps) == (1 if elastic else 0)
 
     out = np.asarray(augmenter(digits, training=True))
 

@@ -35,9 +35,9 @@ def test_every_digit_has_several_styles_inside_the_unit_box():
 
 def test_a_drawn_digit_is_a_png_with_its_ink_inside_the_canvas():
     rng = np.random.default_rng(0)
-    for digit in range(10):
-        image = Image.open(io.BytesIO(draw_digit(digit, rng)))
-        assert image.format == "PNG" and image.width == image.height and 160 <= image.width < 640
+    for index in range(300):
+        image = Image.open(io.BytesIO(draw_digit(index % 10, rng)))
+        assert image.format == "PNG" and image.width == image.height and 160 <= image.width <= 640
         grey = np.asarray(image.convert("L"), dtype=np.int16)
         background = np.median(grey)
         ink = np.abs(grey - background) > 64
@@ -67,4 +67,5 @@ def test_the_shipped_model_reads_pen_drawn_digits():
     predicted = model.predict_probabilities(np.stack([preprocess_bytes(image) for image in images])).argmax(axis=1)
 
     # A floor, not the figure: docs/benchmarks.md has the measured accuracy.
-    assert (predicted == np.array(labels)).mean() >= 0.95
+    # The model trained on MNIST alone scored 0.97 here (flagged 1s read as 7s); the shipped, refined one 0.99.
+    assert (predicted == np.array(labels)).mean() >= 0.98

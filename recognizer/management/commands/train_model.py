@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from recognizer.management.base import require_migrated_database
-from training.train import DEFAULTS
+from training.train import DEFAULTS, share
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
         parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
         parser.add_argument(
-            "--elastic", type=float, default=DEFAULTS["elastic"], help="share of training images elastically warped"
+            "--elastic", type=share, default=DEFAULTS["elastic"], help="share of training images elastically warped"
         )
         parser.add_argument("--sample", action="store_true", help="train on the small bundled sample")
         parser.add_argument("--register", action="store_true", help="record the result as a candidate model version")
