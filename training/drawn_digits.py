@@ -138,6 +138,14 @@ def drawn_digits(count: int, seed: int = 0) -> tuple[list[bytes], list[int]]:
     return [draw_digit(label, rng) for label in labels], labels
 
 
+def drawn_inputs(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Return `count` drawn digits as the model sees them, uint8 (N, 28, 28), and their labels."""
+    from training.preprocessing import preprocess_bytes
+
+    images, labels = drawn_digits(count, seed)
+    return np.stack([preprocess_bytes(image) for image in images]), np.array(labels)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write pen-drawn digits as PNG files.")
     parser.add_argument("--count", type=int, default=20)

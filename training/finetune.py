@@ -77,6 +77,11 @@ def split_check_and_replay(data: Dataset, config: FinetuneConfig) -> tuple[np.nd
     return np.sort(order[:check_count]), np.sort(order[check_count : check_count + replay_count])
 
 
+def keeps_check_accuracy(base: float, accuracy: float, *, max_drop: float) -> bool:
+    """Whether `accuracy` on the check images is at most `max_drop` below the base's."""
+    return base - accuracy <= max_drop + 1e-9  # accuracies are counts over the same images
+
+
 def choose_blend(accuracy_at: Callable[[float], float], config: FinetuneConfig) -> dict:
     """Return the largest share of the change to keep, with the check accuracies that chose it.
 
@@ -89,7 +94,7 @@ def choose_blend(accuracy_at: Callable[[float], float], config: FinetuneConfig) 
     for share in sorted(config.blend_steps, reverse=True):
         accuracy = accuracy_at(share)
         tried.append({"share": share, "accuracy": accuracy})
-        if base - accuracy <= config.max_check_drop + 1e-9:  # accuracies are counts over the same images
+        if keeps_check_accuracy(base, accuracy, max_drop=config.max_check_drop):
             return {"share": share, "base_accuracy": base, "tried": tried}
     return {"share": 1.0, "base_accuracy": base, "tried": tried, "note": "no step kept the check accuracy"}
 

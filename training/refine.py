@@ -24,8 +24,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 # Drawn digits for training use this seed; the checks (robustness, tests) draw with small seeds (0, 1, ...).
 TRAIN_SEED = 1_000_003
 CHECK_SEED = 0
@@ -42,14 +40,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _drawn(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from training.drawn_digits import drawn_digits
-    from training.preprocessing import preprocess_bytes
-
-    images, labels = drawn_digits(count, seed=seed)
-    return np.stack([preprocess_bytes(image) for image in images]), np.array(labels)
-
-
 def chosen_check_accuracy(blend: dict) -> float | None:
     """The MNIST check-image accuracy of the share the blend kept (None: nothing was measured)."""
     return next((step["accuracy"] for step in blend.get("tried", []) if step["share"] == blend["share"]), None)
@@ -57,8 +47,10 @@ def chosen_check_accuracy(blend: dict) -> float | None:
 
 def keeps_mnist(blend: dict, *, max_drop: float) -> bool:
     """Whether the blend's chosen share reads the MNIST check images within `max_drop` of the base."""
+    from training.finetune import keeps_check_accuracy
+
     chosen = chosen_check_accuracy(blend)
-    return chosen is not None and blend["base_accuracy"] - chosen <= max_drop + 1e-9
+    return chosen is not None and keeps_check_accuracy(blend["base_accuracy"], chosen, max_drop=max_drop)
 
 
 def _report(event: dict) -> None:
@@ -72,11 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     from training.data import load_best_available, load_sample
+    from training.drawn_digits import drawn_inputs
     from training.finetune import FinetuneConfig, finetune, save_model
 
     # The digits to learn from, and the ones to judge by, drawn with different seeds.
-    train_x, train_y = _drawn(args.drawn, TRAIN_SEED)
-    check_x, check_y = _drawn(args.check, CHECK_SEED)
+    train_x, train_y = drawn_inputs(args.drawn, seed=TRAIN_SEED)
+    check_x, check_y = drawn_inputs(args.check, seed=CHECK_SEED)
     data = load_sample() if args.sample else load_best_available(args.data_dir)
     print(f"data: {data.source}; {len(train_x)} drawn digits to learn from, {len(check_x)} to check on")
 
