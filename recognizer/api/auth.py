@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -10,6 +11,12 @@ from rest_framework.response import Response
 from recognizer import services
 from recognizer.api.common import BaseApi
 from recognizer.api.serializers import error_responses
+
+
+class SessionAuthenticationScheme(SessionScheme):
+    """Document the API's session authentication (a subclass of DRF's) as `cookieAuth`, like DRF's own."""
+
+    target_class = "recognizer.api.authentication.SessionAuthentication"
 
 
 class TokenObtainApi(BaseApi):

@@ -7,7 +7,9 @@ programs).
 from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation, ValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.views import csrf
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -84,6 +86,21 @@ def exception_handler(exc, context):
     return response
 
 
+API_PREFIX = "/api/"
+
+
+# Exempt: it changes nothing, and without this the CSRF middleware would answer an unknown address
+# with an unsafe method (DELETE, POST...) with its HTML 403 before this view could say 404. DRF's views
+# are exempt the same way; they check CSRF themselves, for session-authenticated calls only.
+@csrf_exempt
 def not_found(request, *args, **kwargs) -> JsonResponse:
     """Answer an address the API does not have in JSON, like every other API error."""
     return JsonResponse({"detail": "There is no API endpoint at this address.", "code": "not_found"}, status=404)
+
+
+def csrf_failure(request, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a JSON 403 under /api/, Django's HTML page everywhere else."""
+    if request.path_info.startswith(API_PREFIX):
+        body = {"detail": f"CSRF check failed: {reason}", "code": "csrf_failed"}
+        return JsonResponse(body, status=403)
+    return csrf.csrf_failure(request, reason=reason)
