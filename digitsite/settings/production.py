@@ -4,10 +4,20 @@ Select with DJANGO_SETTINGS_MODULE=digitsite.settings.production; SECRET_KEY
 and ALLOWED_HOSTS must then come from the environment.
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
 from .base import STORAGES, env
 
 DEBUG = False
+# No default here: base.py's localhost list is for development, and a production
+# site that answers only to localhost (or to any host) is a misconfiguration to stop at start.
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "Set the ALLOWED_HOSTS environment variable: the site's host names, comma-separated "
+        "(for example digits.example.com)."
+    )
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -16,6 +26,11 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = True
+# Opt in only: once browsers ship the domain in their preload list, every subdomain is
+# HTTPS-only for months and leaving the list is slow, so the owner of the domain decides.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+if not SECURE_HSTS_PRELOAD:
+    # check --deploy warns when preload is off (W021); off is the deliberate default here.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
