@@ -130,3 +130,17 @@ def test_database_url_and_redis_url_switch_to_postgresql_and_workers():
         "False",
         "redis://127.0.0.1:6379/3",
     ]
+
+
+def test_the_log_in_lockout_limit_and_wait_come_from_the_environment():
+    code = "from django.conf import settings; print(settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME)"
+    result = run_manage(
+        "shell",
+        "-c",
+        code,
+        DJANGO_SETTINGS_MODULE="digitsite.settings.local",
+        AXES_FAILURE_LIMIT="3",
+        AXES_COOLOFF_MINUTES="60",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "3 1:00:00"

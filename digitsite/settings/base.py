@@ -4,6 +4,7 @@ With no variables set at all the site runs on SQLite with Celery tasks run
 in-process. DATABASE_URL and REDIS_URL switch to PostgreSQL and real workers.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "recognizer",
 ]
 
@@ -47,6 +49,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes requires: turns a locked-out log-in attempt into the lockout page (digitsite/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "digitsite.urls"
@@ -91,9 +95,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The lockout backend first: while locked out, even the right password is refused.
+AUTHENTICATION_BACKENDS = ["digitsite.lockout.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "recognizer:draw"
 LOGOUT_REDIRECT_URL = "landing"
+
+# Password guessing (django-axes): after AXES_FAILURE_LIMIT wrong passwords in a row for one username from one
+# address, every log-in attempt for that pair (the site's form, the admin's) is refused for AXES_COOLOFF_MINUTES
+# after the last attempt. The key is the pair, not either alone: on the username alone anyone could lock any user
+# out of their account by typing wrong passwords for it (a denial of service on, say, "admin"); on the address alone
+# one person's typos would lock out a whole office or mobile network behind one address. What the pair does not
+# stop is guessing one account from many addresses, or one password on many accounts from one address (a rate
+# limit per address on the log-in forms would). A success resets the pair's count: whoever has the password gains
+# nothing by resetting it, and a user's old typos do not count against them later.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "digitsite.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "digitsite.lockout.lockout_response"
+# Behind a reverse proxy, the number of proxies that append to X-Forwarded-For: the client's address is then
+# the one the outermost proxy saw. 0: REMOTE_ADDR, and X-Forwarded-For is ignored (a client could write anything).
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -191,6 +215,8 @@ REST_FRAMEWORK = {
         "recognizer.api.throttling.AnonRateThrottle",
         "recognizer.api.throttling.UserRateThrottle",
     ],
+    # The same client address for the throttles as for the log-in lockout.
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("THROTTLE_ANON", default="60/minute"),
         "user": env("THROTTLE_USER", default="1200/minute"),
