@@ -32,6 +32,7 @@ class RetrainStartApi(BaseApi):
     permission_classes = [IsAdminUser]
 
     @extend_schema(
+        tags=["models"],
         operation_id="models_retrain_create",
         summary="Start a retraining (staff)",
         request=None,
@@ -56,6 +57,7 @@ class RetrainJobApi(BaseApi):
     permission_classes = [IsAdminUser]
 
     @extend_schema(
+        tags=["models"],
         operation_id="models_retrain_retrieve",
         summary="Follow a retraining (staff)",
         responses={200: RetrainJobSerializer, **error_responses(401, 403, 404, 429)},
