@@ -12,9 +12,9 @@ import pytest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from recognizer import selectors
 from recognizer.admin import THUMB_STYLE, SubmissionAdmin
 from recognizer.models import Submission
+from recognizer.selectors.submissions import submission_review_queue
 from tests.factories import SubmissionFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -47,7 +47,7 @@ def test_thumbnail_cost(staff_client, monkeypatch):
         )
 
     def without_pixels(self, request):
-        return selectors.submission_review_queue().defer("pixels")
+        return submission_review_queue().defer("pixels")
 
     variants = {
         "no input thumbnails (baseline)": (

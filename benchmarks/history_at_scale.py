@@ -15,7 +15,7 @@ from django.core.paginator import Paginator
 from django.test import Client
 
 from benchmarks.scale import median_ms, store_submissions
-from recognizer import selectors
+from recognizer.selectors.submissions import submission_list, submission_stats
 from recognizer.web.pages import HISTORY_PAGE_SIZE
 from tests.factories import UserFactory
 
@@ -46,7 +46,7 @@ def test_history_with_100000_submissions(versions):
     corrected_deepest = ROWS // 20 // HISTORY_PAGE_SIZE
 
     def django_paginator_deepest_page():
-        queryset = selectors.submission_list(user=heavy, owner_id=heavy.pk)
+        queryset = submission_list(user=heavy, owner_id=heavy.pk)
         list(Paginator(queryset, HISTORY_PAGE_SIZE).page(deepest).object_list)
 
     rows = {
@@ -58,8 +58,8 @@ def test_history_with_100000_submissions(versions):
         ),
         "digit 7, page 100": (page(heavy, "digit=7&page=100"), page(small, "digit=7&page=1")),
         "submission_stats alone": (
-            lambda: selectors.submission_stats(user=heavy),
-            lambda: selectors.submission_stats(user=small),
+            lambda: submission_stats(user=heavy),
+            lambda: submission_stats(user=small),
         ),
     }
     page(heavy, "page=1")()  # warm-up: templates, connection

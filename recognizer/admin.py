@@ -24,8 +24,20 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from recognizer import selectors, services
 from recognizer.models import Correction, ModelVersion, RetrainJob, Submission
+from recognizer.selectors.datasets import dataset_export
+from recognizer.selectors.model_versions import model_version_active, model_version_rollback_target
+from recognizer.selectors.retrain_jobs import retrain_job_current
+from recognizer.selectors.submissions import REVIEW_ORDER, submission_review_queue
+from recognizer.services.corrections import (
+    correction_withdraw,
+    corrections_relabel,
+    corrections_review,
+    corrections_withdraw,
+)
+from recognizer.services.model_versions import model_version_activate
+from recognizer.services.retraining import retrain_job_start
+from recognizer.services.submissions import submission_delete
 from training.preprocessing import bytes_to_pixels, pixels_to_png
 
 DIGIT_CHOICES = [(str(d), str(d)) for d in range(10)]
@@ -74,7 +86,7 @@ class ReviewActionsMixin:
 
     def _review(self, request, queryset, state: str) -> None:
         ids = self.correction_ids(queryset)
-        count = services.corrections_review(correction_ids=ids, state=state, reviewer=request.user)
+        count = corrections_review(correction_ids=ids, state=state, reviewer=request.user)
         label = Correction.Review(state).label.lower()
         self.message_user(request, f"{count} of {len(ids)} corrections marked {label}.", messages.SUCCESS)
 
@@ -223,19 +235,19 @@ class SubmissionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return selectors.submission_review_queue()
+        return submission_review_queue()
 
     def get_ordering(self, request):
         # Corrections waiting for review, then the least confident predictions.
         # Expressions, not the annotation's name: other admins' forms order submissions this way too.
-        return [*selectors.REVIEW_ORDER]
+        return [*REVIEW_ORDER]
 
     def delete_model(self, request, obj):
-        services.submission_delete(submission=obj)
+        submission_delete(submission=obj)
 
     def delete_queryset(self, request, queryset):
         for submission in queryset:
-            services.submission_delete(submission=submission)
+            submission_delete(submission=submission)
 
     # Columns and fields.
 
@@ -335,9 +347,7 @@ class SubmissionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
         form = RelabelForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             ids = list(queryset.values_list("pk", flat=True))
-            count = services.corrections_relabel(
-                submission_ids=ids, label=form.cleaned_data["label"], reviewer=request.user
-            )
+            count = corrections_relabel(submission_ids=ids, label=form.cleaned_data["label"], reviewer=request.user)
             self.message_user(
                 request,
                 f"{count} submissions relabelled {form.cleaned_data['label']} and accepted for training.",
@@ -357,7 +367,7 @@ class SubmissionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
                 request, queryset, action="reopen", title="Send submissions back to their owners", warning=warning
             )
         owners = dict(queryset.values_list("pk", "owner_id"))
-        withdrawn = services.submissions_reopen(submission_ids=list(owners), reviewer=request.user)
+        withdrawn = corrections_withdraw(submission_ids=list(owners), by=request.user)
         for row in withdrawn:
             submission = Submission(pk=row["submission_id"], owner_id=owners[row["submission_id"]])
             message = f"Re-opened: withdrew correction {row['label']} ({row['review_state']})."
@@ -369,7 +379,7 @@ class SubmissionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
     def export_dataset(self, request, queryset):
         # FileResponse closes the file once it is sent.
         archive = tempfile.TemporaryFile()  # noqa: SIM115
-        summary = services.dataset_export(submissions=queryset, out=archive)
+        summary = dataset_export(submissions=queryset, out=archive)
         archive.seek(0)
         name = f"digits-{timezone.now():%Y%m%d-%H%M%S}-{summary['count']}.zip"
         response = FileResponse(archive, as_attachment=True, filename=name, content_type="application/zip")
@@ -385,7 +395,7 @@ class SubmissionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
 def start_retrain(request, model_admin: admin.ModelAdmin) -> RetrainJob | None:
     """Start a retraining for `request.user` and say how it went; shared by the actions and buttons."""
     try:
-        job = services.retrain_job_start(trigger="admin", requested_by=request.user)
+        job = retrain_job_start(trigger="admin", requested_by=request.user)
     except ValidationError as error:  # one already in flight, or too few accepted corrections
         model_admin.message_user(request, f"No retraining started: {' '.join(error.messages)}", messages.ERROR)
         return None
@@ -425,11 +435,11 @@ class CorrectionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
 
     # Deleting a correction withdraws it, as its owner would: the submission is uncorrected again.
     def delete_model(self, request, obj):
-        services.correction_withdraw(submission=obj.submission)
+        correction_withdraw(submission=obj.submission)
 
     def delete_queryset(self, request, queryset):
         for correction in queryset.select_related("submission"):
-            services.correction_withdraw(submission=correction.submission)
+            correction_withdraw(submission=correction.submission)
 
 
 # Model versions ------------------------------------------------------------------------------------------------
@@ -437,7 +447,7 @@ class CorrectionAdmin(ReviewActionsMixin, ReadOnlyRowsMixin, admin.ModelAdmin):
 
 def _active_version() -> ModelVersion | None:
     try:
-        return selectors.model_version_active()
+        return model_version_active()
     except ModelVersion.DoesNotExist:
         return None
 
@@ -531,14 +541,14 @@ class ModelVersionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra = {
             "active_version": _active_version(),
-            "rollback_target": selectors.model_version_rollback_target(),
-            "retrain_job": selectors.retrain_job_current(),
+            "rollback_target": model_version_rollback_target(),
+            "retrain_job": retrain_job_current(),
             "can_act": self.can_act(request),
         }
         return super().changelist_view(request, {**extra, **(extra_context or {})})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra = {"can_act": self.can_act(request), "retrain_job": selectors.retrain_job_current()}
+        extra = {"can_act": self.can_act(request), "retrain_job": retrain_job_current()}
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def _confirm(self, request, *, version: ModelVersion, title: str, action_url: str):
@@ -556,7 +566,7 @@ class ModelVersionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         """Serve `version` through the rollback service, which checks its file and the gate's verdict."""
         allow_rejected = request.POST.get("allow_rejected") == "yes"
         try:
-            services.model_version_rollback(version=version, allow_rejected=allow_rejected)
+            model_version_activate(version=version, allow_rejected=allow_rejected)
         except ValidationError as error:
             self.message_user(request, f"{version} was not activated: {'; '.join(error.messages)}", messages.ERROR)
             return HttpResponseRedirect(reverse("admin:recognizer_modelversion_change", args=[version.pk]))
@@ -578,7 +588,7 @@ class ModelVersionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         """GET: confirm; POST: serve again the version that served before the active one."""
         if not self.can_act(request):
             raise PermissionDenied
-        target = selectors.model_version_rollback_target()
+        target = model_version_rollback_target()
         if target is None:
             self.message_user(request, "There is no earlier version to roll back to.", messages.WARNING)
             return HttpResponseRedirect(reverse("admin:recognizer_modelversion_changelist"))

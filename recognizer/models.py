@@ -142,12 +142,17 @@ class Correction(models.Model):
         help_text="The first model version that trained on this correction.",
     )
     history = models.JSONField(default=list, blank=True)
+    # Held out of every training set to judge retrained models; decided once, when the correction is made.
+    held_out = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-updated_at"]
-        indexes = [models.Index(fields=["review_state", "updated_at"], name="correction_review_updated")]
+        indexes = [
+            models.Index(fields=["review_state", "updated_at"], name="correction_review_updated"),
+            models.Index(fields=["review_state", "held_out", "trained_in"], name="correction_training"),
+        ]
         constraints = [models.CheckConstraint(condition=Q(label__lte=9), name="correction_label_0_9")]
 
     def __str__(self) -> str:
@@ -163,14 +168,34 @@ class RetrainJob(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        API = "api", "API"
+        ADMIN = "admin", "Admin"
+        COMMAND = "command", "Command"
+        AUTO = "auto", "Automatic"
+
+    class Stage(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        LOADING_DATA = "loading data", "Loading data"
+        EVALUATING_BASE = "evaluating base model", "Evaluating the base model"
+        FINE_TUNING = "fine-tuning", "Fine-tuning"
+        BLENDING = "blending with the base model", "Blending with the base model"
+        BLENDED = "blended", "Blended"
+        EVALUATING_NEW = "evaluating new model", "Evaluating the new model"
+        GATE = "gate", "Gate"
+        REGISTERED = "registered", "Registered"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     # Set while queued or running; the unique constraint keeps one job in flight.
     in_flight = models.BooleanField(null=True, default=True)
-    trigger = models.CharField(max_length=20, default="manual")
+    trigger = models.CharField(max_length=20, choices=Trigger.choices, default=Trigger.MANUAL)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    stage = models.CharField(max_length=40, blank=True)
+    stage = models.CharField(max_length=40, choices=Stage.choices, blank=True)
     progress = models.JSONField(default=dict, blank=True)
     log = models.TextField(blank=True)
     result_version = models.ForeignKey(

@@ -3,28 +3,14 @@
 No task stores a result: the database rows are the results (a submission's
 prediction, a retrain job's state). That also keeps a publish from waiting on
 the result backend when Redis is down: it fails within a second, and the
-submission stays pending for the sweep.
+submission stays pending for the sweep. Only `recognizer.dispatch` sends them.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from recognizer import services
-
-
-def _predict_or_retry(task, submission_ids: list[int]) -> None:
-    # Retry a failed prediction a few times (the model file may be on its way
-    # through storage); after the last try, record the failure on the rows.
-    try:
-        services.submissions_predict(submission_ids=submission_ids)
-    except Exception as error:
-        if task.request.retries < task.max_retries:
-            raise task.retry(exc=error) from error
-        for submission_id in submission_ids:
-            services.submission_fail(submission_id=submission_id, error=f"Prediction failed: {error}")
-        raise
-
+from recognizer.services import files, retraining, submissions
 
 PREDICT_OPTIONS = {
     "bind": True,
@@ -34,6 +20,18 @@ PREDICT_OPTIONS = {
     "max_retries": 5,
     "default_retry_delay": 2,
 }
+
+
+def _predict_or_retry(task, submission_ids: list[int]) -> None:
+    # Retry a failed prediction a few times (the model file may be on its way
+    # through storage); after the last try, record the failure on the rows.
+    try:
+        submissions.submissions_predict(submission_ids=submission_ids)
+    except Exception as error:
+        if task.request.retries < task.max_retries:
+            raise task.retry(exc=error) from error
+        submissions.submissions_fail(submission_ids=submission_ids, error=f"Prediction failed: {error}")
+        raise
 
 
 @shared_task(**PREDICT_OPTIONS)
@@ -50,17 +48,23 @@ def submissions_predict(self, submission_ids: list[int]) -> None:
 
 @shared_task(ignore_result=True)
 def submissions_sweep_pending() -> int:
-    """Re-send predictions that have waited too long (run by celery beat)."""
-    return services.submissions_sweep_pending()
+    """Send again the predictions that have waited too long (run by celery beat)."""
+    return submissions.submissions_sweep_pending()
+
+
+@shared_task(ignore_result=True)
+def files_sweep_orphans() -> int:
+    """Delete stored files whose rows were never committed (run by celery beat)."""
+    return len(files.files_sweep_orphans())
 
 
 @shared_task(
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
-    time_limit=services.RETRAIN_TIME_LIMIT_SECONDS,
-    soft_time_limit=services.RETRAIN_TIME_LIMIT_SECONDS - 60,
+    time_limit=retraining.RETRAIN_TIME_LIMIT_SECONDS,
+    soft_time_limit=retraining.RETRAIN_TIME_LIMIT_SECONDS - 60,
 )
 def retrain_job_run(job_id: int) -> None:
     """Run one retraining job (nothing happens if it already finished)."""
-    services.retrain_job_run(job_id=job_id)
+    retraining.retrain_job_run(job_id=job_id)

@@ -44,6 +44,6 @@ def staff_client(client, staff_user):
 @pytest.fixture
 def active_version(db):
     """The shipped model, registered as the active version by post_migrate."""
-    from recognizer.services import model_version_ensure_initial
+    from recognizer.services.model_versions import model_version_ensure_active
 
-    return model_version_ensure_initial()
+    return model_version_ensure_active()

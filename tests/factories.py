@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from recognizer.models import Correction, Submission
+from recognizer.models import Correction, ModelVersion, RetrainJob, Submission
+from recognizer.services.corrections import correction_held_out
 from tests.images import sample_digit
 from training.preprocessing import pixels_to_bytes
 
@@ -53,6 +54,8 @@ class CorrectionFactory(factory.django.DjangoModelFactory):
 
     submission = factory.SubFactory(SubmissionFactory, is_corrected=True)
     label = factory.LazyAttribute(lambda c: (c.submission.predicted_digit + 1) % 10)
+    # Held out as the services decide it, so retraining splits factory rows as it splits real ones.
+    held_out = factory.LazyAttribute(lambda c: correction_held_out(submission_id=c.submission.pk))
 
     @factory.post_generation
     def mirror_on_submission(correction, create, extracted, **kwargs):
@@ -61,3 +64,31 @@ class CorrectionFactory(factory.django.DjangoModelFactory):
         correction.submission.needs_review = waits
         if create:
             Submission.objects.filter(pk=correction.submission_id).update(is_corrected=True, needs_review=waits)
+
+
+class ModelVersionFactory(factory.django.DjangoModelFactory):
+    """A registered candidate version with a placeholder file (never loaded: no model call)."""
+
+    class Meta:
+        model = ModelVersion
+
+    number = factory.Sequence(lambda n: 1000 + n)
+    name = factory.Sequence(lambda n: f"factory version {n}")
+    artifact = factory.LazyFunction(lambda: ContentFile(b"not a real model", name="model.keras"))
+    state = ModelVersion.State.CANDIDATE
+    metrics = factory.LazyFunction(lambda: {"mnist": {"accuracy": 0.99, "count": 10000}})
+    mnist_accuracy = 0.99
+
+
+class RetrainJobFactory(factory.django.DjangoModelFactory):
+    """A finished retraining job (not in flight, so it never blocks a new one)."""
+
+    class Meta:
+        model = RetrainJob
+
+    state = RetrainJob.State.SUCCEEDED
+    in_flight = None
+    trigger = RetrainJob.Trigger.API
+    stage = RetrainJob.Stage.DONE
+    log = "12:00:00 Queued by a factory.\n"
+    finished_at = factory.LazyFunction(timezone.now)

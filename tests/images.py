@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -10,9 +11,15 @@ from PIL import Image
 from training.data import load_sample
 
 
+@functools.cache
+def bundled_sample():
+    """The bundled MNIST sample, read from disk once per test process."""
+    return load_sample()
+
+
 def sample_digit(index: int = 0, *, split: str = "test") -> tuple[np.ndarray, int]:
     """Return one bundled MNIST image (28x28 uint8, ink white) and its label."""
-    data = load_sample()
+    data = bundled_sample()
     x, y = (data.x_test, data.y_test) if split == "test" else (data.x_train, data.y_train)
     return x[index], int(y[index])
 

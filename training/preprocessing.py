@@ -19,7 +19,17 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 SIZE = 28
 BOX = 20
-ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "MPO"})
+# The formats accepted, each with the content type and file extension it is stored and served with.
+IMAGE_FORMATS = {
+    "PNG": ("image/png", "png"),
+    "JPEG": ("image/jpeg", "jpg"),
+    "MPO": ("image/jpeg", "jpg"),  # JPEGs from phone cameras that hold a second picture
+    "WEBP": ("image/webp", "webp"),
+    "GIF": ("image/gif", "gif"),
+    "BMP": ("image/bmp", "bmp"),
+    "TIFF": ("image/tiff", "tif"),
+}
+ALLOWED_FORMATS = frozenset(IMAGE_FORMATS)
 DEFAULT_MAX_PIXELS = 16_000_000
 # Leading bytes of the accepted formats: a file that starts like one but
 # cannot be read is a broken image, not an unsupported one.

@@ -8,9 +8,9 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from recognizer import services
 from recognizer.api.common import BaseApi
 from recognizer.api.serializers import error_responses
+from recognizer.services.tokens import auth_token_obtain
 
 
 class SessionAuthenticationScheme(SessionScheme):
@@ -43,5 +43,5 @@ class TokenObtainApi(BaseApi):
         """Return the caller's API token for a username and password, creating it on first use."""
         serializer = self.TokenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token = services.auth_token_obtain(**serializer.validated_data)
+        token = auth_token_obtain(**serializer.validated_data)
         return Response(self.TokenOutputSerializer(token).data)

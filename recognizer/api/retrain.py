@@ -7,10 +7,11 @@ from rest_framework import serializers, status
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
-from recognizer import selectors, services
 from recognizer.api.common import BaseApi
 from recognizer.api.serializers import ModelVersionSerializer, error_responses
 from recognizer.models import RetrainJob
+from recognizer.selectors.retrain_jobs import retrain_job_get
+from recognizer.services.retraining import retrain_job_start
 
 
 class RetrainJobSerializer(serializers.Serializer):
@@ -44,8 +45,8 @@ class RetrainStartApi(BaseApi):
         409 `retrain_in_progress` while another job is queued or running,
         400 `not_enough_corrections` when there is nothing to train on or hold out.
         """
-        job = services.retrain_job_start(trigger="api", requested_by=request.user)
-        job = selectors.retrain_job_get(job_id=job.pk)
+        job = retrain_job_start(trigger="api", requested_by=request.user)
+        job = retrain_job_get(job_id=job.pk)
         return Response(
             RetrainJobSerializer(job).data,
             status=status.HTTP_202_ACCEPTED,
@@ -64,4 +65,4 @@ class RetrainJobApi(BaseApi):
     )
     def get(self, request, job_id: int):
         """Return a retraining job: its state, stage, progress, log and the version it produced."""
-        return Response(RetrainJobSerializer(selectors.retrain_job_get(job_id=job_id)).data)
+        return Response(RetrainJobSerializer(retrain_job_get(job_id=job_id)).data)

@@ -6,11 +6,11 @@ import base64
 import binascii
 import re
 
-from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from recognizer import conf
 from recognizer.models import Correction, ModelVersion, Submission
 
 # data:[<media type>][;<parameter>=<value>]*;base64,<data>
@@ -29,7 +29,7 @@ class ImageUploadField(serializers.FileField):
 
     def to_internal_value(self, data) -> bytes:
         upload = super().to_internal_value(data)
-        return upload.read(settings.RECOGNIZER["MAX_UPLOAD_BYTES"] + 1)
+        return upload.read(conf.max_upload_bytes() + 1)
 
 
 class ImageDataField(serializers.CharField):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +16,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
-from recognizer import selectors, services
+from recognizer import conf
 from recognizer.api.common import BaseApi, Pagination, paginated_response, size_text
 from recognizer.api.errors import RequestTooLarge
 from recognizer.api.serializers import (
@@ -28,11 +27,14 @@ from recognizer.api.serializers import (
     error_responses,
 )
 from recognizer.models import Submission
+from recognizer.selectors.submissions import submission_get, submission_list, submission_wait, submissions_wait
+from recognizer.services.corrections import correction_set, correction_withdraw
+from recognizer.services.intake import IMAGE_CONTENT_TYPES
+from recognizer.services.submissions import submission_batch_create, submission_create, submission_delete
 
 # Room for multipart headers and JSON around the image itself.
 ENVELOPE_BYTES = 64 * 1024
 MAX_ID = 999_999_999_999_999_999
-IMAGE_CONTENT_TYPES = sorted(set(services.CONTENT_TYPES.values()))
 # A handwritten 1, 28x28, as the canvas sends it: the docs' "Try it out" and schemathesis start from it.
 EXAMPLE_DATA_URL = (
     "data:image/png;base64,"
@@ -44,13 +46,17 @@ EXAMPLE_DATA_URL = (
 
 
 class WaitSerializer(serializers.Serializer):
-    wait = serializers.FloatField(
-        required=False,
-        min_value=0,
-        max_value=settings.RECOGNIZER["MAX_WAIT_SECONDS"],
-        default=settings.RECOGNIZER["DEFAULT_WAIT_SECONDS"],
-        help_text="Seconds to wait for the prediction before answering 202 with the submission still pending.",
-    )
+    def get_fields(self) -> dict:
+        # Built per use, so the limits are the settings of the moment, not of import time.
+        return {
+            "wait": serializers.FloatField(
+                required=False,
+                min_value=0,
+                max_value=conf.max_wait_seconds(),
+                default=conf.default_wait_seconds(),
+                help_text="Seconds to wait for the prediction before answering 202 with the submission still pending.",
+            )
+        }
 
     def validate_wait(self, value: float) -> float:
         if not math.isfinite(value):  # NaN slips past both bounds
@@ -70,7 +76,7 @@ def _is_multipart(request) -> bool:
 
 def _image_body_limit(request, *, images: int) -> int:
     """Return the largest body `images` images may need: base64 in JSON takes a third more room."""
-    image_bytes = settings.RECOGNIZER["MAX_UPLOAD_BYTES"] * images
+    image_bytes = conf.max_upload_bytes() * images
     if not _is_multipart(request):
         image_bytes = math.ceil(image_bytes * 4 / 3)
     return image_bytes + ENVELOPE_BYTES
@@ -107,7 +113,7 @@ class SubmissionListApi(BaseApi):
         serializer = self.SubmissionFilterSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         filters = serializer.validated_data
-        submissions = selectors.submission_list(
+        submissions = submission_list(
             user=request.user,
             predicted_digit=filters.get("digit"),
             corrected=filters.get("corrected"),
@@ -129,7 +135,7 @@ class SubmissionCreateApi(BaseApi):
         source = SourceField()
 
     def body_limit(self, request) -> tuple[int, RequestTooLarge]:
-        image_limit = settings.RECOGNIZER["MAX_UPLOAD_BYTES"]
+        image_limit = conf.max_upload_bytes()
         error = RequestTooLarge(f"Image is larger than {size_text(image_limit)}.", code="image_too_large")
         return _image_body_limit(request, images=1), error
 
@@ -159,9 +165,9 @@ class SubmissionCreateApi(BaseApi):
         input_class = self.SubmissionUploadSerializer if _is_multipart(request) else self.SubmissionDataSerializer
         serializer = input_class(data=request.data)
         serializer.is_valid(raise_exception=True)
-        submission = services.submission_create(owner=request.user, **serializer.validated_data)
+        submission = submission_create(owner=request.user, **serializer.validated_data)
         # Without a broker the prediction ran at commit and this returns at once.
-        submission = selectors.submission_wait(submission_id=submission.pk, timeout=wait)
+        submission = submission_wait(submission_id=submission.pk, timeout=wait)
         return Response(
             SubmissionSerializer(submission, context={"request": request}).data,
             status=status.HTTP_202_ACCEPTED if submission.status == Submission.Status.PENDING else 201,
@@ -184,8 +190,8 @@ class SubmissionBatchCreateApi(BaseApi):
 
     def body_limit(self, request) -> tuple[int, RequestTooLarge]:
         limit = min(
-            settings.RECOGNIZER["MAX_BATCH_UPLOAD_BYTES"],
-            _image_body_limit(request, images=settings.RECOGNIZER["MAX_BATCH"]),
+            conf.max_batch_upload_bytes(),
+            _image_body_limit(request, images=conf.max_batch()),
         )
         return limit, RequestTooLarge(f"The batch is larger than {size_text(limit)}.")
 
@@ -223,8 +229,8 @@ class SubmissionBatchCreateApi(BaseApi):
         )
         serializer = input_class(data=request.data)
         serializer.is_valid(raise_exception=True)
-        created = services.submission_batch_create(owner=request.user, **serializer.validated_data)
-        submissions = selectors.submissions_wait(submission_ids=[s.pk for s in created], timeout=wait)
+        created = submission_batch_create(owner=request.user, **serializer.validated_data)
+        submissions = submissions_wait(submission_ids=[s.pk for s in created], timeout=wait)
         pending = any(s.status == Submission.Status.PENDING for s in submissions)
         return Response(
             SubmissionSerializer(submissions, many=True, context={"request": request}).data,
@@ -241,7 +247,7 @@ class SubmissionGetApi(BaseApi):
     )
     def get(self, request, submission_id: int):
         """Return one of the caller's submissions with its prediction (poll here after a 202)."""
-        submission = selectors.submission_get(user=request.user, submission_id=submission_id)
+        submission = submission_get(user=request.user, submission_id=submission_id)
         return Response(SubmissionSerializer(submission, context={"request": request}).data)
 
 
@@ -254,8 +260,8 @@ class SubmissionDeleteApi(BaseApi):
     )
     def delete(self, request, submission_id: int):
         """Delete one of the caller's submissions with its correction and its image file."""
-        submission = selectors.submission_get(user=request.user, submission_id=submission_id, for_update=True)
-        services.submission_delete(submission=submission)
+        submission = submission_get(user=request.user, submission_id=submission_id, for_change=True)
+        submission_delete(submission=submission)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -273,7 +279,7 @@ class SubmissionImageApi(BaseApi):
     )
     def get(self, request, submission_id: int):
         """Send the image as it was uploaded, as a passive file that browsers never run."""
-        submission = selectors.submission_get(user=request.user, submission_id=submission_id)
+        submission = submission_get(user=request.user, submission_id=submission_id)
         try:
             handle = submission.image.open("rb")
         except (OSError, ValueError):  # the file is gone from storage
@@ -305,8 +311,8 @@ class CorrectionSetApi(BaseApi):
         """Set the true label of one of the caller's submissions, replacing any earlier one."""
         serializer = self.CorrectionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        submission = selectors.submission_get(user=request.user, submission_id=submission_id, for_update=True)
-        services.correction_set(submission=submission, label=serializer.validated_data["label"], user=request.user)
+        submission = submission_get(user=request.user, submission_id=submission_id, for_change=True)
+        correction_set(submission=submission, label=serializer.validated_data["label"], user=request.user)
         return Response(SubmissionSerializer(submission, context={"request": request}).data)
 
 
@@ -319,8 +325,8 @@ class CorrectionWithdrawApi(BaseApi):
     )
     def delete(self, request, submission_id: int):
         """Remove the correction of one of the caller's submissions, if it has one."""
-        submission = selectors.submission_get(user=request.user, submission_id=submission_id, for_update=True)
-        services.correction_withdraw(submission=submission)
+        submission = submission_get(user=request.user, submission_id=submission_id, for_change=True)
+        correction_withdraw(submission=submission)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from recognizer import selectors
 from recognizer.api.common import BaseApi, Pagination, paginated_response
 from recognizer.api.serializers import ModelVersionSerializer, error_responses
+from recognizer.selectors.model_versions import model_version_active, model_version_list
 
 
 class ModelVersionListApi(BaseApi):
@@ -21,7 +21,7 @@ class ModelVersionListApi(BaseApi):
     )
     def get(self, request):
         """List every model version, newest first, with its metrics."""
-        return paginated_response(self, selectors.model_version_list(), ModelVersionSerializer)
+        return paginated_response(self, model_version_list(), ModelVersionSerializer)
 
 
 class ModelVersionActiveApi(BaseApi):
@@ -33,4 +33,4 @@ class ModelVersionActiveApi(BaseApi):
     )
     def get(self, request):
         """Return the model version that answers predictions now."""
-        return Response(ModelVersionSerializer(selectors.model_version_active()).data)
+        return Response(ModelVersionSerializer(model_version_active()).data)

@@ -21,8 +21,16 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from recognizer import selectors
 from recognizer.models import ModelVersion, Submission
+from recognizer.selectors.dashboard import (
+    correction_backlog,
+    correction_confused_pairs,
+    model_version_live_accuracy,
+    submission_daily_counts,
+)
+from recognizer.selectors.model_versions import model_version_get
+from recognizer.selectors.retrain_jobs import retrain_job_current
+from recognizer.selectors.submissions import submission_pixels
 from training.preprocessing import bytes_to_pixels, pixels_to_png
 
 app_name = "dashboard"
@@ -63,7 +71,7 @@ def _daily_rows(days: int) -> list[dict]:
     """Every day of the period, oldest first, with zeros for days without submissions."""
     today = timezone.now().date()
     first = today - timedelta(days=days - 1)
-    counts = {row["day"]: row for row in selectors.submission_daily_counts(since=timezone.now() - timedelta(days=days))}
+    counts = {row["day"]: row for row in submission_daily_counts(since=timezone.now() - timedelta(days=days))}
     empty = {"total": 0, "corrected": 0}
     return [{**counts.get(first + timedelta(days=n), empty), "day": first + timedelta(days=n)} for n in range(days)]
 
@@ -86,7 +94,7 @@ def _daily_chart(days: int) -> bytes:
 
 
 def _accuracy_chart() -> bytes:
-    rows = selectors.model_version_live_accuracy()
+    rows = model_version_live_accuracy()
     figure = _figure(6, 3)
     axes = figure.add_subplot()
     labels = [f"v{row['number']}" for row in rows]
@@ -103,7 +111,7 @@ def _accuracy_chart() -> bytes:
 def _confused_chart() -> bytes:
     from matplotlib.ticker import MaxNLocator
 
-    rows = selectors.correction_confused_pairs(limit=10)
+    rows = correction_confused_pairs(limit=10)
     figure = _figure(6, 3)
     axes = figure.add_subplot()
     labels = [f"{row['true']} read as {row['predicted']}" for row in rows][::-1]
@@ -127,10 +135,10 @@ def dashboard(request):
         "days": days,
         "day_choices": (7, 30, 90, 365),
         "daily": _daily_rows(days),
-        "accuracy": selectors.model_version_live_accuracy(),
-        "confused": selectors.correction_confused_pairs(limit=10),
-        "backlog": selectors.correction_backlog(),
-        "retrain_job": selectors.retrain_job_current(),
+        "accuracy": model_version_live_accuracy(),
+        "confused": correction_confused_pairs(limit=10),
+        "backlog": correction_backlog(),
+        "retrain_job": retrain_job_current(),
         "charts": {name: reverse("dashboard:chart", args=[name]) + f"?days={days}" for name in CHARTS},
         "review_url": reverse("admin:recognizer_submission_changelist"),
     }
@@ -162,7 +170,7 @@ def model_version_chart(request, version_id: int, which: str):
     from training.evaluate import plot_metrics
 
     try:
-        version = selectors.model_version_get(version_id=version_id)
+        version = model_version_get(version_id=version_id)
     except ModelVersion.DoesNotExist:
         raise Http404("No such model version.") from None
     metrics = (version.metrics or {}).get(which) if which in METRIC_SETS else None
@@ -187,7 +195,7 @@ def model_version_chart(request, version_id: int, which: str):
 def submission_input(request, submission_id: int):
     """The 28x28 model input of one submission as a PNG (dark ink on white), `?scale=` 1 to 10."""
     try:
-        pixels = selectors.submission_pixels(submission_id=submission_id)
+        pixels = submission_pixels(submission_id=submission_id)
     except Submission.DoesNotExist:
         raise Http404("No such submission.") from None
     try:

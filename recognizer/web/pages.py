@@ -12,8 +12,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from recognizer import selectors
 from recognizer.models import Submission
+from recognizer.selectors.submissions import submission_get, submission_list, submission_stats
 from training.preprocessing import bytes_to_pixels, pixels_to_png
 
 HISTORY_PAGE_SIZE = 25
@@ -114,7 +114,7 @@ def history(request):
     """The person's own submissions, newest first, filtered, one page at a time."""
     form = HistoryFilterForm(request.GET)
     # owner_id keeps staff to their own here too; everyone else only ever sees their own.
-    submissions = selectors.submission_list(user=request.user, owner_id=request.user.pk, **form.filters())
+    submissions = submission_list(user=request.user, owner_id=request.user.pk, **form.filters())
     page = CountFreePaginator(submissions, HISTORY_PAGE_SIZE).page(request.GET.get("page", 1))
     query = request.GET.copy()
     query.pop("page", None)
@@ -123,7 +123,7 @@ def history(request):
         "page": page,
         "query": query.urlencode(),
         "filtered": any(value is not None for value in form.filters().values()),
-        "stats": selectors.submission_stats(user=request.user),
+        "stats": submission_stats(user=request.user),
     }
     return render(request, "recognizer/history.html", context)
 
@@ -133,7 +133,7 @@ def history(request):
 def submission_input(request, submission_id: int):
     """The 28x28 image the model saw for one of the person's submissions, as PNG."""
     try:
-        submission = selectors.submission_get(user=request.user, submission_id=submission_id)
+        submission = submission_get(user=request.user, submission_id=submission_id)
     except Submission.DoesNotExist:
         raise Http404("No such submission.") from None
     response = HttpResponse(pixels_to_png(bytes_to_pixels(submission.pixels)), content_type="image/png")

@@ -10,8 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from recognizer import selectors
 from recognizer.models import Correction
+from recognizer.selectors.dashboard import (
+    correction_backlog,
+    correction_confused_pairs,
+    model_version_live_accuracy,
+    submission_daily_counts,
+)
 from tests.factories import CorrectionFactory, SubmissionFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +42,7 @@ def history(versions):
 
 def test_live_accuracy_per_version_from_corrections(history):
     v1, v2, _ = history
-    rows = {row["number"]: row for row in selectors.model_version_live_accuracy()}
+    rows = {row["number"]: row for row in model_version_live_accuracy()}
     assert rows[2]["total"] == 7 and rows[2]["wrong"] == 3 and rows[2]["feedback"] == 3
     assert rows[2]["accuracy"] == pytest.approx(4 / 7)
     assert rows[2]["feedback_accuracy"] == 0
@@ -45,17 +50,17 @@ def test_live_accuracy_per_version_from_corrections(history):
 
 
 def test_confused_pairs_and_backlog(history):
-    pairs = selectors.correction_confused_pairs(limit=10)
+    pairs = correction_confused_pairs(limit=10)
     assert pairs[0] == {"true": 7, "predicted": 1, "count": 2}
     assert {"true": 9, "predicted": 4, "count": 1} in pairs
     assert all(pair["true"] != 3 for pair in pairs)
-    backlog = selectors.correction_backlog()
+    backlog = correction_backlog()
     assert (backlog["pending"], backlog["rejected"], backlog["accepted"]) == (4, 1, 0)
     assert backlog["oldest_pending"] is not None
 
 
 def test_daily_counts(history):
-    rows = selectors.submission_daily_counts(since=timezone.now() - timedelta(days=7))
+    rows = submission_daily_counts(since=timezone.now() - timedelta(days=7))
     assert sum(row["total"] for row in rows) == 9
     assert sum(row["corrected"] for row in rows) == 5
     assert rows[0]["day"] == (timezone.now() - timedelta(days=3)).date()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from recognizer import selectors, services
 from recognizer.inference import LoadedModel, local_artifact_path
 from recognizer.models import ModelVersion, RetrainJob, Submission
+from recognizer.selectors.model_versions import model_version_active
+from recognizer.selectors.retrain_jobs import retrain_job_get
+from recognizer.services.retraining import retrain_job_start
+from recognizer.services.submissions import submission_create
 from tests.celery.conftest import wait_for
 from tests.celery.corrections import accepted_corrections, style_examples
 from tests.images import digit_png
@@ -18,7 +21,7 @@ SMALL_RETRAIN = {"RECOGNIZER_RETRAIN_EPOCHS": "2", "RECOGNIZER_RETRAIN_REPLAY_IM
 
 
 def finished(job_id: int) -> RetrainJob | None:
-    job = selectors.retrain_job_get(job_id=job_id)
+    job = retrain_job_get(job_id=job_id)
     return job if not job.in_flight else None
 
 
@@ -34,7 +37,7 @@ def test_retraining_on_a_style_the_model_gets_wrong_learns_it_and_is_promoted(
 ):
     accepted_corrections(owner=user, count=150, style="outlined")
     workers.start(env=SMALL_RETRAIN)
-    before = services.submission_create(owner=user, image=digit_png(0), source="api")
+    before = submission_create(owner=user, image=digit_png(0), source="api")
     wait_for(lambda: Submission.objects.filter(pk=before.pk, model_version=active_version).exists())
 
     response = staff_client.post("/api/v1/models/retrain/")
@@ -54,7 +57,7 @@ def test_retraining_on_a_style_the_model_gets_wrong_learns_it_and_is_promoted(
     version = ModelVersion.objects.get(number=body["result_version"]["number"])
     assert version.gate_passed, version.gate_reason
     assert version.state == ModelVersion.State.ACTIVE
-    assert selectors.model_version_active() == version
+    assert model_version_active() == version
     assert version.parent == active_version
     parent_holdout = version.metrics["parent"]["holdout"]["accuracy"]
     assert version.holdout_accuracy > parent_holdout
@@ -63,7 +66,7 @@ def test_retraining_on_a_style_the_model_gets_wrong_learns_it_and_is_promoted(
     assert style_accuracy(version, "outlined") > style_accuracy(active_version, "outlined") + 0.05
     assert body["progress"]["epoch"] == 2 and body["progress"]["metrics"]["holdout"]["accuracy"] > parent_holdout
     # The worker that predicted with v1 before switches to the new version without a restart.
-    submission = services.submission_create(owner=user, image=digit_png(0), source="api")
+    submission = submission_create(owner=user, image=digit_png(0), source="api")
     done = wait_for(lambda: Submission.objects.filter(pk=submission.pk, status="done").first(), message="prediction")
     assert done.model_version == version
 
@@ -72,12 +75,12 @@ def test_retraining_on_wrong_labels_is_rejected_and_the_active_model_stays(worke
     accepted_corrections(owner=user, count=150, style="upright", wrong_labels=True)
     workers.start(env=SMALL_RETRAIN)
 
-    job = services.retrain_job_start(trigger="api", requested_by=user)
+    job = retrain_job_start(trigger="api", requested_by=user)
 
     job = wait_for(lambda: finished(job.pk), interval=0.5, message="the retraining")
     assert job.state == RetrainJob.State.SUCCEEDED, job.log + job.error
     version = job.result_version
     assert version.state == ModelVersion.State.REJECTED and version.gate_passed is False
     assert "drop" in version.gate_reason or "not better" in version.gate_reason
-    assert selectors.model_version_active() == active_version
+    assert model_version_active() == active_version
     assert "rejected; the active model stays" in job.log

@@ -8,9 +8,10 @@ import signal
 
 import pytest
 
-from recognizer import services, tasks
+from recognizer import tasks
 from recognizer.inference import engine
 from recognizer.models import Submission
+from recognizer.services.submissions import submission_batch_create, submission_create
 from tests.celery.conftest import broker_at, wait_for
 from tests.images import digit_png, sample_digit
 
@@ -31,8 +32,8 @@ def test_a_submission_is_predicted_by_the_worker_not_the_web_process(workers, us
     engine.clear()
     worker = workers.start()
 
-    single = services.submission_create(owner=user, image=digit_png(0), source="api")
-    batch = services.submission_batch_create(owner=user, images=[digit_png(i) for i in (1, 2, 3)], source="api")
+    single = submission_create(owner=user, image=digit_png(0), source="api")
+    batch = submission_batch_create(owner=user, images=[digit_png(i) for i in (1, 2, 3)], source="api")
 
     ids = [single.pk, *(s.pk for s in batch)]
     wait_for(lambda: all_done(ids), message="the worker's predictions")
@@ -69,7 +70,7 @@ def _named(data: bytes, name: str):
 def test_kill_9_of_the_worker_loses_nothing_and_predicts_nothing_twice(broker, workers, user, active_version):
     # Queue work while no worker runs, so the first worker is busy when it dies. A prediction takes
     # milliseconds, so it takes a few hundred for the kill to land while some are still in flight.
-    ids = [services.submission_create(owner=user, image=digit_png(i % 40), source="api").pk for i in range(300)]
+    ids = [submission_create(owner=user, image=digit_png(i % 40), source="api").pk for i in range(300)]
     assert broker.queued() == 300
     first = workers.start(concurrency=2)
     wait_for(lambda: Submission.objects.filter(pk__in=ids, status=Submission.Status.DONE).exists())
@@ -117,7 +118,7 @@ def _kill_a_pool_process_mid_task(worker, ids, attempts: int = 25) -> int:
 
 def test_a_task_whose_pool_process_is_killed_runs_again(broker, workers, user, active_version):
     # A queue of work for one pool process, so it is busy when it is killed.
-    ids = [services.submission_create(owner=user, image=digit_png(i % 40), source="api").pk for i in range(400)]
+    ids = [submission_create(owner=user, image=digit_png(i % 40), source="api").pk for i in range(400)]
     worker = workers.start(concurrency=1)
     wait_for(lambda: Submission.objects.filter(pk__in=ids, status=Submission.Status.DONE).exists())
 
@@ -133,7 +134,7 @@ def test_broker_unreachable_when_submitting_loses_nothing(broker, workers, user,
     workers.start()
 
     with broker_at(CLOSED_PORT_URL, broker.queue):
-        submission = services.submission_create(owner=user, image=digit_png(7), source="api")
+        submission = submission_create(owner=user, image=digit_png(7), source="api")
 
     submission.refresh_from_db()
     assert submission.status == Submission.Status.PENDING

@@ -1,6 +1,6 @@
 import pytest
 
-from recognizer import services
+from recognizer.services.submissions import submission_create
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def committed(django_capture_on_commit_callbacks):
 @pytest.fixture
 def create_submission(committed):
     def create(**kwargs):
-        submission = committed(services.submission_create, **kwargs)
+        submission = committed(submission_create, **kwargs)
         submission.refresh_from_db()
         return submission
 

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from recognizer import services
 from recognizer.inference import engine, serving_copy
 from recognizer.models import Submission
+from recognizer.services.model_versions import model_version_activate, model_version_register
+from recognizer.services.submissions import submission_create
 from tests.images import sample_digit
 from training.data import load_sample
 from training.serving import SERVING_FORMAT
@@ -60,7 +61,7 @@ def untrained_version(tmp_path):
     keras.utils.set_random_seed(7)
     path = tmp_path / "untrained.keras"
     build_model().save(path)
-    return services.model_version_register(artifact_path=path, name="untrained")
+    return model_version_register(artifact_path=path, name="untrained")
 
 
 def test_the_engine_follows_the_active_version_without_a_restart(
@@ -70,17 +71,17 @@ def test_the_engine_follows_the_active_version_without_a_restart(
 
     def submit() -> Submission:
         with django_capture_on_commit_callbacks(execute=True):
-            submission = services.submission_create(owner=user, image=digit_png(0), source="api")
+            submission = submission_create(owner=user, image=digit_png(0), source="api")
         submission.refresh_from_db()
         return submission
 
     first = submit()
     assert first.model_version == active_version
-    services.model_version_activate(version=untrained_version)
+    model_version_activate(version=untrained_version)
     second = submit()
     assert second.model_version == untrained_version
     assert second.probabilities != first.probabilities
-    services.model_version_activate(version=active_version)
+    model_version_activate(version=active_version)
     third = submit()
     assert third.model_version == active_version
     assert third.predicted_digit == sample_digit(0)[1]

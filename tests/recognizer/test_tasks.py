@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from recognizer import services, tasks
+from recognizer import tasks
 from recognizer.models import Submission
+from recognizer.services.model_versions import model_version_activate, model_version_register
 from tests.factories import SubmissionFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ def test_the_prediction_task_predicts_and_is_safe_to_run_twice(user, active_vers
 def test_a_prediction_that_fails_on_its_last_try_is_recorded(user, active_version, tmp_path):
     broken = tmp_path / "broken.keras"
     broken.write_bytes(b"not a model")
-    services.model_version_activate(version=services.model_version_register(artifact_path=broken, name="broken"))
+    model_version_activate(version=model_version_register(artifact_path=broken, name="broken"))
     submissions = SubmissionFactory.create_batch(2, owner=user, status=Submission.Status.PENDING)
     # As the worker runs it after its retries are spent.
     with pytest.raises(ValueError):

@@ -68,8 +68,9 @@ class Command(BaseCommand):
         self.stdout.write(f"  {label:<46} {value}")
 
     def _bench(self, count: int) -> None:
-        from recognizer import services
         from recognizer.inference import engine
+        from recognizer.services.model_versions import model_version_ensure_active
+        from recognizer.services.retraining import retrain_job_run, retrain_job_start
         from training.data import load_best_available
 
         options = settings.RECOGNIZER
@@ -81,7 +82,7 @@ class Command(BaseCommand):
         )
         self.stdout.write("memory (resident):")
         self._line("Django only (baseline)", f"{rss_mib():.0f} MiB")
-        version = services.model_version_ensure_initial()
+        version = model_version_ensure_active()
         engine.predict(version=version, pixels=data.x_test[:64])
         self._line("worker with the model loaded, after predicting", f"{rss_mib():.0f} MiB")
 
@@ -94,9 +95,9 @@ class Command(BaseCommand):
         self._line("inference on the MNIST test set (baseline)", f"{seconds:.1f} s ({rate:.0f} images/s)")
 
         self._make_corrections(data, count)
-        job = services.retrain_job_start(trigger="command", enqueue=False)
+        job = retrain_job_start(trigger="command", enqueue=False)
         started = time.perf_counter()
-        job = services.retrain_job_run(job_id=job.pk)
+        job = retrain_job_run(job_id=job.pk)
         total = time.perf_counter() - started
         if job.state != job.State.SUCCEEDED:
             self.stderr.write(f"retraining failed: {job.error}")

@@ -1,6 +1,6 @@
 from recognizer.inference import served_copy_for
 from recognizer.management.base import DatabaseCommand
-from recognizer.services import model_version_ensure_initial
+from recognizer.services.model_versions import model_version_ensure_active
 
 
 class Command(DatabaseCommand):
@@ -12,7 +12,7 @@ class Command(DatabaseCommand):
         )
 
     def handle(self, *args, no_export: bool, **options):
-        version = model_version_ensure_initial()
+        version = model_version_ensure_active()
         accuracy = f"{version.mnist_accuracy:.4f}" if version.mnist_accuracy is not None else "unknown"
         self.stdout.write(f"active model: {version} (MNIST test accuracy {accuracy})")
         if not no_export:

@@ -1,9 +1,9 @@
 import json
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import CommandError
 
+from recognizer import conf
 from recognizer.management.base import DatabaseCommand
 from recognizer.models import ModelVersion
 
@@ -39,7 +39,7 @@ class Command(DatabaseCommand):
         except ModelVersion.DoesNotExist:
             raise CommandError("No such model version.") from None
 
-        data_dir = options["data_dir"] or settings.RECOGNIZER["MNIST_DIR"] or None
+        data_dir = options["data_dir"] or conf.mnist_dir()
         try:
             data = load_sample() if options["sample"] else load_mnist(data_dir)
         except (OSError, ValueError) as error:

@@ -11,9 +11,11 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from recognizer import selectors, services
+from recognizer.dispatch import retrain_runs_in_thread
 from recognizer.management.base import DatabaseCommand
 from recognizer.models import RetrainJob
+from recognizer.selectors.retrain_jobs import retrain_job_get
+from recognizer.services.retraining import retrain_job_run, retrain_job_start
 
 
 class Command(DatabaseCommand):
@@ -24,26 +26,26 @@ class Command(DatabaseCommand):
         parser.add_argument("--no-wait", action="store_true", help="with --enqueue: print the job id and return")
 
     def handle(self, *args, enqueue: bool, no_wait: bool, **options):
-        if enqueue and no_wait and services.retrain_runs_in_thread():
+        if enqueue and no_wait and retrain_runs_in_thread():
             # Without a broker the job runs in a thread of this process, which ends when the command does.
             raise CommandError("--no-wait needs Celery workers (set REDIS_URL); without them run it here.")
         try:
-            job = services.retrain_job_start(trigger="command", enqueue=enqueue)
+            job = retrain_job_start(trigger="command", enqueue=enqueue)
         except ValidationError as error:
             raise CommandError(error.messages[0]) from None
         self.stdout.write(f"Retrain job {job.pk} started.")
         if not enqueue:
-            job = services.retrain_job_run(job_id=job.pk, on_log=self.stdout.write)
+            job = retrain_job_run(job_id=job.pk, on_log=self.stdout.write)
         elif no_wait:
             return
         else:
             job = self._follow(job.pk)
-        self._report(selectors.retrain_job_get(job_id=job.pk))
+        self._report(retrain_job_get(job_id=job.pk))
 
     def _follow(self, job_id: int) -> RetrainJob:
         printed = 0
         while True:
-            job = selectors.retrain_job_get(job_id=job_id)
+            job = retrain_job_get(job_id=job_id)
             lines = job.log.splitlines()
             for line in lines[printed:]:
                 self.stdout.write(line)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from recognizer import selectors, services
 from recognizer.management.base import DatabaseCommand
 from recognizer.models import ModelVersion
+from recognizer.selectors.model_versions import model_version_list
+from recognizer.services.model_versions import model_version_activate
 
 
 class Command(DatabaseCommand):
@@ -28,7 +29,7 @@ class Command(DatabaseCommand):
 
     def handle(self, *args, number: int | None, allow_rejected: bool, **options):
         if number is None:
-            for version in selectors.model_version_list():
+            for version in model_version_list():
                 mnist = f"{version.mnist_accuracy:.4f}" if version.mnist_accuracy is not None else "-"
                 self.stdout.write(f"v{version.number:<4} {version.state:<10} MNIST {mnist:<7} {version.name}")
             return
@@ -37,7 +38,7 @@ class Command(DatabaseCommand):
         except ModelVersion.DoesNotExist:
             raise CommandError(f"There is no version {number}.") from None
         try:
-            version = services.model_version_rollback(version=version, allow_rejected=allow_rejected)
+            version = model_version_activate(version=version, allow_rejected=allow_rejected)
         except ValidationError as error:
             raise CommandError(error.messages[0]) from None
         self.stdout.write(self.style.SUCCESS(f"{version} is now the active model."))

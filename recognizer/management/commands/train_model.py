@@ -1,6 +1,6 @@
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from recognizer import conf
 from recognizer.management.base import require_migrated_database
 from training.train import DEFAULTS, share
 
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         argv = ["--epochs", str(options["epochs"]), "--output", options["output"]]
         argv += ["--batch-size", str(options["batch_size"]), "--seed", str(options["seed"])]
         argv += ["--elastic", str(options["elastic"])]
-        data_dir = options["data_dir"] or settings.RECOGNIZER["MNIST_DIR"]
+        data_dir = options["data_dir"] or conf.mnist_dir()
         if data_dir:
             argv += ["--data-dir", data_dir]
         if options["sample"]:
@@ -40,7 +40,7 @@ class Command(BaseCommand):
             import json
             from pathlib import Path
 
-            from recognizer.services import model_version_register
+            from recognizer.services.model_versions import model_version_register
 
             output = Path(options["output"])
             summary = json.loads(output.with_suffix(".metrics.json").read_text())

@@ -1,4 +1,4 @@
-"""Selectors: waiting for predictions made by another process."""
+"""Submission selectors: waiting for predictions, the review queue."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import time
 import pytest
 from django.db import connection
 
-from recognizer import selectors
-from recognizer.models import Submission
-from tests.factories import SubmissionFactory
+from recognizer.models import Correction, Submission
+from recognizer.selectors.submissions import submission_review_queue, submission_wait, submissions_wait
+from tests.factories import CorrectionFactory, SubmissionFactory
+
+pytestmark = pytest.mark.django_db
 
 
 def _pending(count: int) -> list[Submission]:
@@ -41,7 +43,7 @@ def test_waiting_for_a_batch_sees_predictions_stored_after_it_started():
     Submission.objects.filter(pk=ids[0]).update(status=Submission.Status.DONE, predicted_digit=1, confidence=0.5)
     worker = _predict_later(ids[1:], after=0.3)
 
-    waited = selectors.submissions_wait(submission_ids=ids, timeout=30)
+    waited = submissions_wait(submission_ids=ids, timeout=30)
 
     worker.join()
     assert [s.pk for s in waited] == ids
@@ -54,7 +56,7 @@ def test_waiting_for_one_sees_its_prediction_stored_after_it_started():
     submission = _pending(1)[0]
     worker = _predict_later([submission.pk], after=0.3)
 
-    waited = selectors.submission_wait(submission_id=submission.pk, timeout=30)
+    waited = submission_wait(submission_id=submission.pk, timeout=30)
 
     worker.join()
     assert waited.status == "done" and waited.predicted_digit == 3
@@ -63,5 +65,16 @@ def test_waiting_for_one_sees_its_prediction_stored_after_it_started():
 @pytest.mark.django_db
 def test_waiting_gives_up_after_the_timeout_and_returns_what_is_there():
     ids = [s.pk for s in _pending(2)]
-    waited = selectors.submissions_wait(submission_ids=ids, timeout=0.05)
+    waited = submissions_wait(submission_ids=ids, timeout=0.05)
     assert [s.status for s in waited] == ["pending", "pending"]
+
+
+def test_the_review_queue_puts_waiting_corrections_first_then_the_least_sure(staff_user):
+
+    sure = SubmissionFactory(confidence=0.99)
+    unsure = SubmissionFactory(confidence=0.41)
+    pending = SubmissionFactory(status=Submission.Status.PENDING, confidence=None, predicted_digit=None)
+    accepted = CorrectionFactory(submission__confidence=0.2, review_state=Correction.Review.ACCEPTED).submission
+    waiting = CorrectionFactory(submission__confidence=0.95).submission
+    order = list(submission_review_queue().values_list("pk", flat=True))
+    assert order == [waiting.pk, accepted.pk, unsure.pk, sure.pk, pending.pk]

@@ -12,8 +12,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from recognizer import selectors, services
 from recognizer.models import Correction, ModelVersion, RetrainJob
+from recognizer.selectors.model_versions import model_version_active
+from recognizer.services.corrections import correction_set
+from recognizer.services.model_versions import model_version_ensure_active, model_version_register
+from recognizer.services.retraining import retrain_job_run, retrain_job_start
 from tests.celery.corrections import accepted_corrections
 from tests.factories import SubmissionFactory
 
@@ -28,12 +31,12 @@ def small_retrain(settings):
 def test_start_queues_one_job_and_refuses_a_second(user, active_version):
     accepted_corrections(owner=user, count=20)
 
-    job = services.retrain_job_start(trigger="api", requested_by=user)
+    job = retrain_job_start(trigger="api", requested_by=user)
 
     assert job.state == RetrainJob.State.QUEUED and job.in_flight
     assert "Queued by alice" in job.log
     with pytest.raises(ValidationError) as refused:
-        services.retrain_job_start(trigger="api", requested_by=user)
+        retrain_job_start(trigger="api", requested_by=user)
     assert refused.value.code == "retrain_in_progress"
 
 
@@ -41,7 +44,7 @@ def test_start_refuses_without_accepted_corrections(user, active_version):
     SubmissionFactory(owner=user)
 
     with pytest.raises(ValidationError) as refused:
-        services.retrain_job_start(trigger="api")
+        retrain_job_start(trigger="api")
 
     assert refused.value.code == "not_enough_corrections"
     assert not RetrainJob.objects.exists()
@@ -49,10 +52,10 @@ def test_start_refuses_without_accepted_corrections(user, active_version):
 
 def test_a_job_abandoned_by_a_dead_worker_does_not_block_the_next(user, active_version):
     accepted_corrections(owner=user, count=20)
-    stale = services.retrain_job_start(trigger="api")
+    stale = retrain_job_start(trigger="api")
     RetrainJob.objects.filter(pk=stale.pk).update(state=RetrainJob.State.RUNNING, created_at="2020-01-01T00:00Z")
 
-    job = services.retrain_job_start(trigger="api")
+    job = retrain_job_start(trigger="api")
 
     stale.refresh_from_db()
     assert stale.state == RetrainJob.State.FAILED and "Abandoned" in stale.error
@@ -61,10 +64,10 @@ def test_a_job_abandoned_by_a_dead_worker_does_not_block_the_next(user, active_v
 
 def test_running_a_finished_job_again_changes_nothing(user, active_version):
     accepted_corrections(owner=user, count=20)
-    job = services.retrain_job_start(trigger="api")
+    job = retrain_job_start(trigger="api")
     RetrainJob.objects.filter(pk=job.pk).update(state=RetrainJob.State.FAILED, in_flight=None, error="earlier")
 
-    again = services.retrain_job_run(job_id=job.pk)
+    again = retrain_job_run(job_id=job.pk)
 
     assert again.state == RetrainJob.State.FAILED and again.error == "earlier"
     assert ModelVersion.objects.count() == 1
@@ -78,7 +81,7 @@ def test_enough_accepted_corrections_start_a_retrain_automatically(
 
     for submission in submissions:
         with django_capture_on_commit_callbacks() as callbacks:
-            services.correction_set(submission=submission, label=(submission.predicted_digit + 1) % 10, user=user)
+            correction_set(submission=submission, label=(submission.predicted_digit + 1) % 10, user=user)
         for callback in callbacks:  # what the commit would run; the retrain task itself is not sent
             callback()
 
@@ -111,7 +114,7 @@ def test_without_a_broker_a_retrain_runs_in_a_thread_and_the_request_answers_at_
     from tests.factories import UserFactory
 
     settings.RECOGNIZER = {**settings.RECOGNIZER, **SMALL_RETRAIN, "RETRAIN_IN_BACKGROUND": True}
-    services.model_version_ensure_initial()
+    model_version_ensure_active()
     accepted_corrections(owner=UserFactory(), count=40, style="outlined")
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
 
@@ -152,14 +155,14 @@ def test_retrain_model_command_trains_gates_and_prints_progress(small_retrain, u
 
 
 def test_rollback_command_activates_an_earlier_version(active_version):
-    second = services.model_version_register(
+    second = model_version_register(
         artifact_path=Path(active_version.artifact.path), name="second", state=ModelVersion.State.ACTIVE
     )
-    assert selectors.model_version_active() == second
+    assert model_version_active() == second
 
     call_command("rollback_model", "--version", str(active_version.number), stdout=StringIO())
 
-    assert selectors.model_version_active() == active_version
+    assert model_version_active() == active_version
     second.refresh_from_db()
     assert second.state == ModelVersion.State.RETIRED
 
@@ -167,36 +170,11 @@ def test_rollback_command_activates_an_earlier_version(active_version):
 def test_rollback_refuses_a_rejected_version_unless_allowed(active_version, tmp_path):
     artifact = tmp_path / "model.keras"
     shutil.copy(active_version.artifact.path, artifact)
-    rejected = services.model_version_register(artifact_path=artifact, state=ModelVersion.State.REJECTED)
+    rejected = model_version_register(artifact_path=artifact, state=ModelVersion.State.REJECTED)
 
     with pytest.raises(CommandError, match="rejected"):
         call_command("rollback_model", "--version", str(rejected.number), stdout=StringIO())
-    assert selectors.model_version_active() == active_version
+    assert model_version_active() == active_version
 
     call_command("rollback_model", "--version", str(rejected.number), "--allow-rejected", stdout=StringIO())
-    assert selectors.model_version_active() == rejected
-
-
-def gate_metrics(mnist: tuple[float, float], holdout: tuple[float, float]) -> dict:
-    return {
-        "mnist": {"accuracy": mnist[1]},
-        "holdout": {"accuracy": holdout[1]},
-        "parent": {"mnist": {"accuracy": mnist[0]}, "holdout": {"accuracy": holdout[0]}},
-    }
-
-
-@pytest.mark.parametrize(
-    ("mnist", "holdout", "passed", "reason"),
-    [
-        ((0.9960, 0.9950), (0.60, 0.80), True, "MNIST test accuracy 99.60% -> 99.50%"),
-        ((0.9960, 0.9949), (0.60, 0.80), False, "a drop of 0.11 points (at most 0.10 allowed)"),
-        ((0.9960, 0.9970), (0.60, 0.55), False, "held-out correction accuracy 60.00% -> 55.00%, a drop of 5.00"),
-        ((0.9960, 0.9955), (0.00, 0.00), False, "not better than its parent on either measure"),
-        ((0.9960, 0.9961), (1.00, 1.00), True, "held-out correction accuracy 100.00% -> 100.00%"),
-    ],
-)
-def test_gate_thresholds_and_reasons(mnist, holdout, passed, reason):
-    verdict, text = services._retrain_gate(gate_metrics(mnist, holdout))
-
-    assert verdict is passed
-    assert reason in text
+    assert model_version_active() == rejected

@@ -1,0 +1,1 @@
+"""Reads, one module per aggregate. Import the module you need."""

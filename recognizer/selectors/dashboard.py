@@ -1,0 +1,91 @@
+"""Reads for the staff dashboard: activity, live accuracy, confusions, the review backlog."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Count, F, Q
+from django.db.models.functions import TruncDate
+
+from recognizer.models import Correction, Submission
+
+# A correction counts as people's verdict unless an admin rejected it.
+_COUNTED_CORRECTION = Q(is_corrected=True) & ~Q(correction__review_state=Correction.Review.REJECTED)
+
+
+def submission_daily_counts(*, since: datetime) -> list[dict]:
+    """Return submissions and corrections per day (UTC) from `since` on, oldest first."""
+    rows = (
+        Submission.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(total=Count("id"), corrected=Count("id", filter=Q(is_corrected=True)))
+        .order_by("day")
+    )
+    return [{"day": row["day"], "total": row["total"], "corrected": row["corrected"]} for row in rows]
+
+
+def model_version_live_accuracy() -> list[dict]:
+    """Return, per model version, how often people found its predictions right.
+
+    `accuracy` counts a prediction wrong when its owner corrected it to
+    another digit and right otherwise; `feedback_accuracy` looks only at
+    predictions people corrected or confirmed. Rejected corrections are ignored.
+    """
+    wrong = _COUNTED_CORRECTION & ~Q(correction__label=F("predicted_digit"))
+    rows = (
+        Submission.objects.filter(status=Submission.Status.DONE, model_version__isnull=False)
+        .values("model_version", "model_version__number", "model_version__state")
+        .annotate(total=Count("id"), feedback=Count("id", filter=_COUNTED_CORRECTION), wrong=Count("id", filter=wrong))
+        .order_by("model_version__number")
+    )
+    return [_live_accuracy_row(row) for row in rows]
+
+
+def _live_accuracy_row(row: dict) -> dict:
+    total, feedback, wrong = row["total"], row["feedback"], row["wrong"]
+    return {
+        "version_id": row["model_version"],
+        "number": row["model_version__number"],
+        "state": row["model_version__state"],
+        "total": total,
+        "feedback": feedback,
+        "wrong": wrong,
+        "accuracy": (total - wrong) / total if total else None,
+        "feedback_accuracy": (feedback - wrong) / feedback if feedback else None,
+    }
+
+
+def correction_confused_pairs(*, limit: int = 10) -> list[dict]:
+    """Return the (true digit, predicted digit) pairs people corrected most often."""
+    rows = (
+        Correction.objects.exclude(review_state=Correction.Review.REJECTED)
+        .filter(submission__predicted_digit__isnull=False)
+        .exclude(label=F("submission__predicted_digit"))
+        .values("label", "submission__predicted_digit")
+        .annotate(count=Count("id"))
+        .order_by("-count", "label", "submission__predicted_digit")[:limit]
+    )
+    return [
+        {"true": row["label"], "predicted": row["submission__predicted_digit"], "count": row["count"]} for row in rows
+    ]
+
+
+def correction_backlog() -> dict:
+    """Return the review backlog: corrections per review state and the oldest waiting one."""
+    counts = dict(Correction.objects.values_list("review_state").annotate(n=Count("id")).order_by())
+    oldest = (
+        Correction.objects.filter(review_state=Correction.Review.PENDING)
+        .order_by("updated_at")
+        .values("updated_at")
+        .first()
+    )
+    return {
+        "pending": counts.get(Correction.Review.PENDING, 0),
+        "accepted": counts.get(Correction.Review.ACCEPTED, 0),
+        "rejected": counts.get(Correction.Review.REJECTED, 0),
+        "accepted_untrained": Correction.objects.filter(
+            review_state=Correction.Review.ACCEPTED, trained_in__isnull=True
+        ).count(),
+        "oldest_pending": oldest["updated_at"] if oldest else None,
+    }

@@ -1,0 +1,150 @@
+"""Reads of submissions: lists, one row, waiting for predictions, statistics."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, F, QuerySet
+
+from recognizer.models import Submission
+
+# Corrections waiting for review first, then the least confident predictions;
+# the `submission_review_queue` index serves this order.
+REVIEW_ORDER = (F("needs_review").desc(), F("confidence").asc(nulls_last=True), F("created_at").desc())
+
+
+def submission_list(
+    *,
+    user: AbstractBaseUser,
+    predicted_digit: int | None = None,
+    corrected: bool | None = None,
+    source: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    owner_id: int | None = None,
+) -> QuerySet[Submission]:
+    """Return the submissions `user` may see, newest first, filtered.
+
+    Staff see everyone's and may narrow to one owner; others see their own.
+    """
+    queryset = Submission.objects.select_related("correction", "model_version").defer("pixels")
+    if user.is_staff:
+        if owner_id is not None:
+            queryset = queryset.filter(owner_id=owner_id)
+    else:
+        queryset = queryset.filter(owner=user)
+    if predicted_digit is not None:
+        queryset = queryset.filter(predicted_digit=predicted_digit)
+    if corrected is not None:
+        # `__in` because SQLite uses the (owner, is_corrected) index for `IN (1)` but not for
+        # the bare `WHERE is_corrected` that `=True` becomes.
+        queryset = queryset.filter(is_corrected__in=[corrected])
+    if source:
+        queryset = queryset.filter(source=source)
+    if created_after:
+        queryset = queryset.filter(created_at__gte=created_after)
+    if created_before:
+        queryset = queryset.filter(created_at__lt=created_before)
+    return queryset.order_by("-created_at", "-id")
+
+
+def submission_get(*, user: AbstractBaseUser, submission_id: int, for_change: bool = False) -> Submission:
+    """Return one submission `user` may read (or, with `for_change`, change); raise Submission.DoesNotExist.
+
+    Someone else's submission is reported as missing, not forbidden, so ids
+    reveal nothing. Staff may read any, but change only their own here.
+    """
+    queryset = Submission.objects.select_related("correction", "model_version")
+    if for_change or not user.is_staff:
+        queryset = queryset.filter(owner=user)
+    return queryset.get(pk=submission_id)
+
+
+def submissions_wait(*, submission_ids: list[int], timeout: float) -> list[Submission]:
+    """Poll until none of the submissions is pending or `timeout` seconds pass; keep the order of `submission_ids`."""
+    deadline = time.monotonic() + max(0.0, timeout)
+    pause = 0.005
+    queryset = Submission.objects.select_related("correction", "model_version").filter(pk__in=submission_ids)
+    while True:
+        # `.all()`: a fresh query each time, not the first poll's cached rows.
+        by_id = {submission.pk: submission for submission in queryset.all()}
+        waiting = any(submission.status == Submission.Status.PENDING for submission in by_id.values())
+        remaining = deadline - time.monotonic()
+        if not waiting or remaining <= 0:
+            return [by_id[pk] for pk in submission_ids if pk in by_id]
+        time.sleep(min(pause, remaining))
+        pause = min(pause * 2, 0.1)
+
+
+def submission_wait(*, submission_id: int, timeout: float) -> Submission:
+    """Poll until the submission is no longer pending or `timeout` seconds pass; raise Submission.DoesNotExist."""
+    found = submissions_wait(submission_ids=[submission_id], timeout=timeout)
+    if not found:
+        raise Submission.DoesNotExist(f"Submission {submission_id} does not exist.")
+    return found[0]
+
+
+def submission_stats(*, user: AbstractBaseUser) -> dict:
+    """Return how often the model was right for `user`, overall and per digit.
+
+    A prediction counts as wrong when the person corrected it to another digit.
+    """
+    # Quick with 100,000 submissions: the totals come from the (owner, digit) index
+    # alone (only predicted, i.e. done, submissions have a digit), and only the
+    # corrected rows, found through the (owner, corrected) index, join their correction.
+    totals = (
+        Submission.objects.filter(owner=user, predicted_digit__isnull=False)
+        .values("predicted_digit")
+        .annotate(n=Count("id"))
+        .values_list("predicted_digit", "n")
+    )
+    corrected = (
+        Submission.objects.filter(owner=user, is_corrected__in=[True])
+        .order_by()
+        .values_list("predicted_digit", "correction__label")
+    )
+    per_digit = {d: {"total": 0, "wrong": 0} for d in range(10)}
+    for digit, count in totals:
+        per_digit[digit]["total"] = count
+    for digit, label in corrected:
+        if digit is not None and label != digit:
+            per_digit[digit]["wrong"] += 1
+    return _accuracy_table(per_digit)
+
+
+def _accuracy_table(per_digit: dict[int, dict]) -> dict:
+    def accuracy(total: int, wrong: int) -> float | None:
+        return (total - wrong) / total if total else None
+
+    total = sum(v["total"] for v in per_digit.values())
+    wrong = sum(v["wrong"] for v in per_digit.values())
+    return {
+        "total": total,
+        "right": total - wrong,
+        "accuracy": accuracy(total, wrong),
+        "per_digit": [
+            {"digit": d, "total": v["total"], "right": v["total"] - v["wrong"], "accuracy": accuracy(**v)}
+            for d, v in per_digit.items()
+        ],
+    }
+
+
+def submissions_stale_pending(*, older_than: datetime) -> QuerySet[Submission]:
+    """Return submissions still pending since before `older_than`, oldest first."""
+    return Submission.objects.filter(status=Submission.Status.PENDING, created_at__lt=older_than).order_by("id")
+
+
+def submission_review_queue() -> QuerySet[Submission]:
+    """Return every submission with what the review queue shows, most worth a look first.
+
+    First the corrections nobody reviewed yet, then the least confident
+    predictions; one query fetches owner, model version and correction.
+    """
+    return Submission.objects.select_related("owner", "model_version", "correction").order_by(*REVIEW_ORDER, "-id")
+
+
+def submission_pixels(*, submission_id: int) -> bytes:
+    """Return the 784 stored input bytes of one submission; raise Submission.DoesNotExist."""
+    return bytes(Submission.objects.values_list("pixels", flat=True).get(pk=submission_id))

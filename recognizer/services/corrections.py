@@ -1,0 +1,175 @@
+"""Corrections: people's true labels, and staff's review of them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from recognizer import conf
+from recognizer.models import Correction, Submission
+from recognizer.retraining.holdout import is_held_out
+from recognizer.services.retraining import retrain_start_if_due
+from recognizer.services.submissions import id_chunks, submissions_lock
+
+logger = logging.getLogger(__name__)
+
+REVIEW_STATES = (Correction.Review.ACCEPTED, Correction.Review.REJECTED, Correction.Review.PENDING)
+
+
+def _label_check(label: object) -> int:
+    if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label <= 9:
+        raise ValidationError("The label must be a digit from 0 to 9.", code="invalid_label")
+    return label
+
+
+def correction_held_out(*, submission_id: int) -> bool:
+    """Return whether a new correction of this submission is held out of training, to judge retrained models."""
+    return is_held_out(submission_id, fraction=conf.retrain_holdout_fraction(), salt="submission")
+
+
+def _correction_new(*, submission_id: int, label: int, **fields) -> Correction:
+    """An unsaved correction; whether it is held out for the gate is decided now, for good."""
+    held_out = correction_held_out(submission_id=submission_id)
+    return Correction(submission_id=submission_id, label=label, held_out=held_out, **fields)
+
+
+def _relabel(correction: Correction, label: int, *, now: datetime) -> None:
+    """Give `correction` a new label, keeping the old one in its history; it will be trained on again."""
+    correction.history = [*correction.history, {"label": correction.label, "until": now.isoformat()}]
+    correction.label = label
+    correction.trained_in = None
+
+
+def correction_set(*, submission: Submission, label: int, user: AbstractBaseUser | None = None) -> Correction:
+    """Record the true label for a submission, replacing any earlier one.
+
+    A changed label goes back to review (or straight to accepted when
+    corrections are accepted automatically); the old label stays in history.
+    """
+    _label_check(label)
+    auto_accept = conf.auto_accept_corrections()
+    review = Correction.Review.ACCEPTED if auto_accept else Correction.Review.PENDING
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Submission.objects.select_for_update().get(pk=submission.pk)
+        correction = Correction.objects.filter(submission=locked).first()
+        if correction is None:
+            correction = _correction_new(
+                submission_id=locked.pk, label=label, review_state=review, reviewed_at=now if auto_accept else None
+            )
+            correction.save()
+        elif correction.label != label:
+            _relabel(correction, label, now=now)
+            correction.review_state = review
+            correction.reviewed_by = None
+            correction.reviewed_at = now if auto_accept else None
+            correction.save()
+        waits = correction.review_state == Correction.Review.PENDING
+        if not locked.is_corrected or locked.needs_review != waits:
+            Submission.objects.filter(pk=locked.pk).update(is_corrected=True, needs_review=waits, updated_at=now)
+        if auto_accept:
+            transaction.on_commit(retrain_start_if_due)
+    submission.is_corrected = True
+    submission.needs_review = waits
+    submission.correction = correction
+    return correction
+
+
+def correction_withdraw(*, submission: Submission) -> None:
+    """Remove the correction of a submission, if it has one."""
+    corrections_withdraw(submission_ids=[submission.pk])
+    submission.is_corrected = False
+    submission.needs_review = False
+
+
+def corrections_withdraw(*, submission_ids: list[int], by: AbstractBaseUser | None = None) -> list[dict]:
+    """Withdraw the corrections of these submissions in one transaction.
+
+    Each submission is uncorrected again, so it leaves every training set
+    and its owner's history asks for the true digit once more. Returns the
+    withdrawn corrections ({"submission_id", "label", "review_state"}) for the record.
+    """
+    withdrawn = []
+    now = timezone.now()
+    with transaction.atomic():
+        for ids in id_chunks(submissions_lock(submission_ids=submission_ids)):
+            corrections = Correction.objects.filter(submission_id__in=ids).order_by("submission_id")
+            withdrawn.extend(corrections.values("submission_id", "label", "review_state"))
+            corrections.delete()
+            Submission.objects.filter(pk__in=ids).filter(is_corrected=True).update(
+                is_corrected=False, needs_review=False, updated_at=now
+            )
+    if withdrawn and by is not None:
+        logger.info("%s withdrew %d corrections: %s", by, len(withdrawn), withdrawn)
+    return withdrawn
+
+
+def corrections_review(*, correction_ids: list[int], state: str, reviewer: AbstractBaseUser) -> int:
+    """Accept or reject corrections for training, or send them back to review; return how many changed."""
+    if state not in REVIEW_STATES:
+        raise ValidationError(f"Unknown review state {state!r}.", code="invalid_review_state")
+    now = timezone.now()
+    decided = state != Correction.Review.PENDING
+    with transaction.atomic():
+        owners = Correction.objects.filter(pk__in=correction_ids).values_list("submission_id", flat=True)
+        submissions_lock(submission_ids=list(owners))
+        changed = Correction.objects.filter(pk__in=correction_ids).exclude(review_state=state)
+        submission_ids = list(changed.values_list("submission_id", flat=True))
+        count = changed.update(
+            review_state=state,
+            reviewed_by=reviewer if decided else None,
+            reviewed_at=now if decided else None,
+            updated_at=now,
+        )
+        for ids in id_chunks(submission_ids):
+            Submission.objects.filter(pk__in=ids).update(needs_review=not decided)
+        if state == Correction.Review.ACCEPTED and count:
+            transaction.on_commit(retrain_start_if_due)
+    return count
+
+
+def corrections_relabel(*, submission_ids: list[int], label: int, reviewer: AbstractBaseUser) -> int:
+    """Give submissions a label decided by staff, accepted for training at once.
+
+    A submission without a correction gets one; a correction with another
+    label keeps the old one in `history` and will be trained on again.
+    Returns how many submissions changed label or review state.
+    """
+    _label_check(label)
+    now = timezone.now()
+    changed = 0
+    with transaction.atomic():
+        for ids in id_chunks(submissions_lock(submission_ids=submission_ids)):
+            changed += _relabel_locked(ids, label=label, reviewer=reviewer, now=now)
+        if changed:
+            transaction.on_commit(retrain_start_if_due)
+    return changed
+
+
+def _relabel_locked(ids: list[int], *, label: int, reviewer: AbstractBaseUser, now: datetime) -> int:
+    accepted = Correction.Review.ACCEPTED
+    existing = list(Correction.objects.filter(submission_id__in=ids))
+    updates = [c for c in existing if c.label != label or c.review_state != accepted]
+    for correction in updates:
+        if correction.label != label:
+            _relabel(correction, label, now=now)
+        correction.review_state = accepted
+        correction.reviewed_by = reviewer
+        correction.reviewed_at = now
+        correction.updated_at = now
+    Correction.objects.bulk_update(
+        updates, ["label", "history", "trained_in", "review_state", "reviewed_by", "reviewed_at", "updated_at"]
+    )
+    missing = sorted(set(ids) - {c.submission_id for c in existing})
+    Correction.objects.bulk_create(
+        _correction_new(submission_id=pk, label=label, review_state=accepted, reviewed_by=reviewer, reviewed_at=now)
+        for pk in missing
+    )
+    Submission.objects.filter(pk__in=missing).update(is_corrected=True, updated_at=now)
+    Submission.objects.filter(pk__in=ids, needs_review=True).update(needs_review=False)
+    return len(updates) + len(missing)

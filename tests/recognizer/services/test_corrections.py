@@ -1,0 +1,207 @@
+"""Correction services: owners correct, staff review, relabel and withdraw."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from recognizer.models import Correction, Submission
+from recognizer.services.corrections import (
+    correction_set,
+    correction_withdraw,
+    corrections_relabel,
+    corrections_review,
+    corrections_withdraw,
+)
+from tests.factories import CorrectionFactory, ModelVersionFactory, SubmissionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_correction_set_records_the_label_for_review(user):
+    submission = SubmissionFactory(owner=user, predicted_digit=4)
+    correction = correction_set(submission=submission, label=9, user=user)
+    submission.refresh_from_db()
+    assert correction.label == 9
+    assert correction.review_state == Correction.Review.PENDING
+    assert submission.is_corrected
+
+
+def test_changing_a_correction_keeps_history_and_goes_back_to_review(user, staff_user):
+    submission = SubmissionFactory(owner=user, predicted_digit=4)
+    first = correction_set(submission=submission, label=9)
+    corrections_review(correction_ids=[first.pk], state=Correction.Review.ACCEPTED, reviewer=staff_user)
+    changed = correction_set(submission=submission, label=7)
+    assert changed.pk == first.pk
+    assert changed.label == 7
+    assert changed.review_state == Correction.Review.PENDING
+    assert changed.reviewed_by is None
+    assert [entry["label"] for entry in changed.history] == [9]
+    assert Correction.objects.count() == 1
+
+
+def test_setting_the_same_label_again_changes_nothing(user):
+    submission = SubmissionFactory(owner=user)
+    correction_set(submission=submission, label=2)
+    again = correction_set(submission=submission, label=2)
+    assert again.history == []
+
+
+@pytest.mark.parametrize("label", [-1, 10, "3", 2.0, True, None])
+def test_correction_labels_must_be_digits(user, label):
+    submission = SubmissionFactory(owner=user)
+    with pytest.raises(ValidationError):
+        correction_set(submission=submission, label=label)
+    assert not Correction.objects.exists()
+
+
+def test_corrections_can_be_accepted_automatically(user, settings):
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "AUTO_ACCEPT_CORRECTIONS": True, "RETRAIN_AFTER_ACCEPTED": 0}
+    correction = correction_set(submission=SubmissionFactory(owner=user), label=1)
+    assert correction.review_state == Correction.Review.ACCEPTED
+
+
+def test_withdrawing_a_correction(user):
+    correction = CorrectionFactory(submission__owner=user)
+    submission = correction.submission
+    correction_withdraw(submission=submission)
+    submission.refresh_from_db()
+    assert not submission.is_corrected
+    assert not Correction.objects.exists()
+
+
+def _waiting_for_review() -> set[int]:
+    """Submissions whose flag says their correction waits, checked against the corrections themselves."""
+    flagged = set(Submission.objects.filter(needs_review=True).values_list("pk", flat=True))
+    pending = Correction.objects.filter(review_state=Correction.Review.PENDING)
+    assert flagged == set(pending.values_list("submission_id", flat=True))
+    return flagged
+
+
+def test_the_review_flag_follows_every_change_of_a_correction(user, staff_user, settings):
+    first, second, third = SubmissionFactory.create_batch(3, owner=user, predicted_digit=4)
+    correction_set(submission=first, label=9)
+    correction = correction_set(submission=second, label=8)
+    assert _waiting_for_review() == {first.pk, second.pk}
+    assert first.needs_review
+
+    corrections_review(correction_ids=[correction.pk], state=Correction.Review.ACCEPTED, reviewer=staff_user)
+    assert _waiting_for_review() == {first.pk}
+    correction_set(submission=second, label=8)  # the same label: still accepted
+    assert _waiting_for_review() == {first.pk}
+    correction_set(submission=second, label=3)  # a new label goes back to review
+    assert _waiting_for_review() == {first.pk, second.pk}
+    corrections_review(correction_ids=[correction.pk], state=Correction.Review.REJECTED, reviewer=staff_user)
+    corrections_review(correction_ids=[correction.pk], state=Correction.Review.PENDING, reviewer=staff_user)
+    assert _waiting_for_review() == {first.pk, second.pk}
+
+    correction_withdraw(submission=first)
+    assert _waiting_for_review() == {second.pk}
+    correction_set(submission=third, label=1)
+    corrections_relabel(submission_ids=[second.pk, first.pk], label=5, reviewer=staff_user)
+    assert _waiting_for_review() == {third.pk}
+    corrections_withdraw(submission_ids=[third.pk], by=staff_user)
+    assert _waiting_for_review() == set()
+
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "AUTO_ACCEPT_CORRECTIONS": True, "RETRAIN_AFTER_ACCEPTED": 0}
+    correction_set(submission=third, label=2)
+    assert _waiting_for_review() == set()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("staff_change", ["review", "reopen"])
+def test_staff_changes_and_an_owners_correction_at_once_do_not_deadlock(staff_change):
+    from tests.factories import UserFactory
+
+    staff = UserFactory(is_staff=True)
+    correction = CorrectionFactory()
+    submission = correction.submission
+    errors: list[Exception] = []
+
+    def staff_acts() -> None:
+        try:
+            if staff_change == "review":
+                corrections_review(correction_ids=[correction.pk], state="accepted", reviewer=staff)
+            else:
+                corrections_withdraw(submission_ids=[submission.pk], by=staff)
+        except Exception as error:  # the assertion below shows it
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # The owner's correction_set holds the submission and is about to change the correction, as staff act.
+    with transaction.atomic():
+        Submission.objects.select_for_update().get(pk=submission.pk)
+        acting = threading.Thread(target=staff_acts)
+        acting.start()
+        acting.join(timeout=1.0)
+        Correction.objects.filter(pk=correction.pk).update(label=(correction.label + 1) % 10)
+    acting.join(timeout=60)
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("service", ["review", "relabel", "reopen"])
+def test_staff_services_lock_submissions_in_ascending_id_order(service, staff_user):
+    from django.test.utils import CaptureQueriesContext
+
+    corrections = CorrectionFactory.create_batch(3)
+    submission_ids = [c.submission_id for c in reversed(corrections)]
+    with CaptureQueriesContext(connection) as queries:
+        if service == "review":
+            corrections_review(correction_ids=[c.pk for c in corrections], state="accepted", reviewer=staff_user)
+        elif service == "relabel":
+            corrections_relabel(submission_ids=submission_ids, label=4, reviewer=staff_user)
+        else:
+            corrections_withdraw(submission_ids=submission_ids, by=staff_user)
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "recognizer_submission"."id"')]
+    # Two staff actions on overlapping rows must take them in the same order, or PostgreSQL deadlocks.
+    assert reads and re.search(r'ORDER BY (1|"recognizer_submission"\."id") ASC( FOR UPDATE)?$', reads[0]), reads
+
+
+def test_review_accepts_or_rejects_and_records_the_reviewer(staff_user):
+    corrections = CorrectionFactory.create_batch(3)
+    ids = [c.pk for c in corrections]
+    assert corrections_review(correction_ids=ids[:2], state="accepted", reviewer=staff_user) == 2
+    assert corrections_review(correction_ids=ids, state="accepted", reviewer=staff_user) == 1
+    accepted = Correction.objects.filter(review_state=Correction.Review.ACCEPTED)
+    assert accepted.count() == 3
+    assert all(c.reviewed_by == staff_user and c.reviewed_at for c in accepted)
+    with pytest.raises(ValidationError):
+        corrections_review(correction_ids=ids, state="maybe", reviewer=staff_user)
+
+
+def test_relabel_counts_only_what_changed(staff_user):
+    trained_in = ModelVersionFactory()
+    accepted = CorrectionFactory(review_state=Correction.Review.ACCEPTED, trained_in=trained_in)
+    ids = [accepted.submission_id]
+    assert corrections_relabel(submission_ids=ids, label=accepted.label, reviewer=staff_user) == 0
+    accepted.refresh_from_db()
+    assert accepted.trained_in == trained_in  # same label: still counts as trained
+    new_label = (accepted.label + 1) % 10
+    assert corrections_relabel(submission_ids=ids, label=new_label, reviewer=staff_user) == 1
+    accepted.refresh_from_db()
+    assert accepted.trained_in is None
+    assert [entry["label"] for entry in accepted.history] == [(new_label - 1) % 10]
+
+
+@pytest.mark.parametrize("label", [-1, 10, "3", True, None])
+def test_relabel_refuses_anything_but_a_digit(staff_user, label):
+    submission = SubmissionFactory()
+    with pytest.raises(ValidationError):
+        corrections_relabel(submission_ids=[submission.pk], label=label, reviewer=staff_user)
+    assert not Correction.objects.exists()
+
+
+def test_reopen_returns_what_it_withdrew_and_skips_uncorrected(staff_user):
+    correction = CorrectionFactory(review_state=Correction.Review.REJECTED)
+    plain = SubmissionFactory()
+    withdrawn = corrections_withdraw(submission_ids=[correction.submission_id, plain.pk], by=staff_user)
+    assert withdrawn == [
+        {"submission_id": correction.submission_id, "label": correction.label, "review_state": "rejected"}
+    ]
+    assert not Submission.objects.get(pk=correction.submission_id).is_corrected
+    assert corrections_withdraw(submission_ids=[correction.submission_id], by=staff_user) == []

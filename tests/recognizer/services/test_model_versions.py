@@ -1,0 +1,106 @@
+"""Model version services: register, activate, ensure one is active."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from recognizer.models import ModelVersion
+from recognizer.services.model_versions import (
+    model_version_activate,
+    model_version_ensure_active,
+    model_version_register,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_activating_a_version_retires_the_previous_one(active_version, settings):
+    newer = model_version_register(artifact_path=settings.RECOGNIZER["INITIAL_MODEL_PATH"], name="copy")
+    assert newer.state == ModelVersion.State.CANDIDATE
+    assert newer.number == active_version.number + 1
+    model_version_activate(version=newer)
+    active_version.refresh_from_db()
+    assert active_version.state == ModelVersion.State.RETIRED
+    assert ModelVersion.objects.get(state=ModelVersion.State.ACTIVE) == newer
+
+
+def test_registered_versions_keep_their_metrics_and_file(active_version, settings):
+    path = settings.RECOGNIZER["INITIAL_MODEL_PATH"]
+    version = model_version_register(
+        artifact_path=path, metrics={"mnist": {"accuracy": 0.99}}, state=ModelVersion.State.REJECTED
+    )
+    assert version.state == ModelVersion.State.REJECTED
+    assert version.mnist_accuracy == 0.99
+    assert version.artifact.name.startswith(f"models/v{version.number}-")
+    with version.artifact.open("rb") as stored:
+        assert stored.read() == path.read_bytes()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_registration_that_loses_the_race_for_a_number_takes_the_next(settings):
+    """On PostgreSQL the second insert fails and is retried; on SQLite (IMMEDIATE transactions) it waits its turn.
+
+    CI runs the suite on both, so both ways are checked.
+    """
+    first = model_version_ensure_active()
+    outcome: dict[str, object] = {}
+
+    def register() -> None:
+        try:
+            outcome["version"] = model_version_register(
+                artifact_path=settings.RECOGNIZER["INITIAL_MODEL_PATH"], name="second"
+            )
+        except Exception as error:  # the assertion below shows it
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    # Another registration holds the next number, not yet committed, while this one starts.
+    with transaction.atomic():
+        ModelVersion.objects.create(number=first.number + 1, artifact="racer.keras", name="racer")
+        racer = threading.Thread(target=register)
+        racer.start()
+        racer.join(timeout=1.5)
+        assert racer.is_alive(), outcome
+    racer.join(timeout=60)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["version"].number == first.number + 2
+    assert sorted(ModelVersion.objects.values_list("number", flat=True)) == [1, 2, 3]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_registering_the_shipped_model_at_once_make_one_version(settings):
+    ModelVersion.objects.all().delete()
+    outcome: dict[str, object] = {}
+
+    def second_process() -> None:
+        try:
+            outcome["version"] = model_version_ensure_active()
+        except Exception as error:  # the assertion below shows it
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        first = model_version_ensure_active()
+        other = threading.Thread(target=second_process)
+        other.start()
+        other.join(timeout=1.0)
+    other.join(timeout=60)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["version"].pk == first.pk
+    assert list(ModelVersion.objects.values_list("number", "state")) == [(1, "active")]
+
+
+def test_ensure_initial_is_idempotent(active_version):
+    assert model_version_ensure_active() == active_version
+    assert ModelVersion.objects.count() == 1
+
+
+def test_ensure_initial_reactivates_when_none_is_active(active_version):
+    ModelVersion.objects.update(state=ModelVersion.State.RETIRED)
+    assert model_version_ensure_active().pk == active_version.pk
+    assert ModelVersion.objects.filter(state=ModelVersion.State.ACTIVE).count() == 1

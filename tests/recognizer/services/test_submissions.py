@@ -1,0 +1,191 @@
+"""Submission services: intake, storing, predicting, sweeping, deleting."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from recognizer.models import Submission
+from recognizer.services.model_versions import (
+    model_version_activate,
+    model_version_register,
+)
+from recognizer.services.submissions import (
+    submission_batch_create,
+    submission_create,
+    submission_delete,
+    submission_predict,
+    submissions_fail,
+    submissions_sweep_pending,
+)
+from tests.factories import SubmissionFactory
+from tests.images import blank_png, digit_png, sample_digit
+from training.preprocessing import EmptyImage, ImageRejected, InvalidImage, UnsupportedFormat, bytes_to_pixels
+
+pytestmark = pytest.mark.django_db
+
+
+def test_submission_create_stores_the_image_and_input_and_predicts_it(user, active_version, create_submission):
+    submission = create_submission(owner=user, image=digit_png(0), source="canvas")
+    _, label = sample_digit(0)
+    assert submission.status == Submission.Status.DONE
+    assert submission.predicted_digit == label
+    assert 0.5 < submission.confidence <= 1.0
+    assert len(submission.probabilities) == 10
+    assert abs(sum(submission.probabilities) - 1.0) < 1e-3
+    assert submission.model_version == active_version
+    assert submission.inference_ms > 0
+    assert submission.image_content_type == "image/png"
+    assert submission.image.storage.exists(submission.image.name)
+    assert bytes_to_pixels(submission.pixels).shape == (28, 28)
+
+
+@pytest.mark.parametrize("index", range(12))
+def test_submission_create_recognizes_bundled_digits(user, active_version, index, create_submission):
+    submission = create_submission(owner=user, image=digit_png(index), source="upload")
+    assert submission.predicted_digit == sample_digit(index)[1]
+
+
+def test_an_empty_drawing_is_refused_and_nothing_is_stored(user, active_version):
+    with pytest.raises(EmptyImage) as caught:
+        submission_create(owner=user, image=blank_png(), source="canvas")
+    assert caught.value.code == "empty_image"
+    assert Submission.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"", InvalidImage),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, InvalidImage),
+        (b"plain text", UnsupportedFormat),
+    ],
+)
+def test_bad_files_are_refused_with_a_code(user, data, error):
+    with pytest.raises(error):
+        submission_create(owner=user, image=data, source="upload")
+    assert Submission.objects.count() == 0
+
+
+def test_a_file_over_the_upload_limit_is_refused(user, settings):
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "MAX_UPLOAD_BYTES": 1000}
+    with pytest.raises(ImageRejected) as caught:
+        submission_create(owner=user, image=digit_png(0), source="upload")
+    assert caught.value.code == "image_too_large"
+
+
+def test_an_image_over_the_pixel_limit_is_refused(user, settings):
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "MAX_PIXELS": 100 * 100}
+    with pytest.raises(ImageRejected) as caught:
+        submission_create(owner=user, image=digit_png(0, size=280), source="upload")
+    assert caught.value.code == "image_too_large"
+
+
+def test_an_unknown_source_is_refused(user):
+    with pytest.raises(ValidationError):
+        submission_create(owner=user, image=digit_png(0), source="fax")
+
+
+def test_a_batch_is_stored_and_predicted_together(user, active_version, committed):
+    images = [digit_png(i) for i in range(5)]
+    created = committed(submission_batch_create, owner=user, images=images, source="api")
+    assert len(created) == 5
+    rows = Submission.objects.filter(pk__in=[s.pk for s in created]).order_by("pk")
+    assert [s.status for s in rows] == [Submission.Status.DONE] * 5
+    assert [s.predicted_digit for s in rows] == [sample_digit(i)[1] for i in range(5)]
+
+
+def test_a_batch_with_one_bad_image_stores_nothing_and_names_it(user):
+    images = [digit_png(0), digit_png(1), blank_png()]
+    with pytest.raises(EmptyImage) as caught:
+        submission_batch_create(owner=user, images=images, source="api")
+    assert caught.value.index == 2
+    assert Submission.objects.count() == 0
+
+
+def test_batches_are_limited(user, settings):
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "MAX_BATCH": 2}
+    with pytest.raises(ValidationError):
+        submission_batch_create(owner=user, images=[digit_png(0)] * 3, source="api")
+    with pytest.raises(ValidationError):
+        submission_batch_create(owner=user, images=[], source="api")
+
+
+def test_predicting_twice_changes_nothing(user, active_version):
+    submission = SubmissionFactory(owner=user, status=Submission.Status.PENDING, predicted_digit=None)
+    first = submission_predict(submission_id=submission.pk)
+    assert first is not None and first.status == Submission.Status.DONE
+    stamp = first.predicted_at
+    assert submission_predict(submission_id=submission.pk) is None
+    submission.refresh_from_db()
+    assert submission.predicted_at == stamp
+
+
+def test_predicting_a_deleted_submission_is_a_quiet_no_op(active_version):
+    assert submission_predict(submission_id=987654) is None
+
+
+def test_submissions_wait_for_the_commit_before_they_are_predicted(user, active_version):
+    # Without a commit nothing is sent: a worker must never see a row that is not there yet.
+    submission = submission_create(owner=user, image=digit_png(3), source="canvas")
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.PENDING
+
+
+def test_prediction_uses_the_active_version(user, active_version, create_submission):
+    submission = create_submission(owner=user, image=digit_png(3), source="canvas")
+    assert submission.model_version_id == active_version.pk
+
+
+def test_failing_marks_only_pending_submissions(user):
+    pending = SubmissionFactory(owner=user, status=Submission.Status.PENDING)
+    done = SubmissionFactory(owner=user)
+    submissions_fail(submission_ids=[pending.pk], error="model missing")
+    submissions_fail(submission_ids=[done.pk], error="model missing")
+    pending.refresh_from_db()
+    done.refresh_from_db()
+    assert pending.status == Submission.Status.FAILED and pending.error == "model missing"
+    assert done.status == Submission.Status.DONE and done.error == ""
+
+
+def test_the_sweep_predicts_submissions_left_pending(user, active_version):
+    # The sweep runs outside any request transaction; it dispatches at once.
+    old = SubmissionFactory(
+        owner=user,
+        status=Submission.Status.PENDING,
+        predicted_digit=None,
+        created_at=timezone.now() - timedelta(minutes=10),
+    )
+    fresh = SubmissionFactory(owner=user, status=Submission.Status.PENDING, predicted_digit=None)
+    assert submissions_sweep_pending(older_than_seconds=60) == 1
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert old.status == Submission.Status.DONE
+    assert fresh.status == Submission.Status.PENDING
+
+
+def test_delete_removes_the_row_and_the_file(user, active_version, django_capture_on_commit_callbacks):
+    submission = submission_create(owner=user, image=digit_png(0), source="canvas")
+    assert submission.image.storage.exists(submission.image.name)
+    storage, name = submission.image.storage, submission.image.name
+    with django_capture_on_commit_callbacks(execute=True):
+        submission_delete(submission=submission)
+    assert not Submission.objects.filter(pk=submission.pk).exists()
+    assert not storage.exists(name)
+
+
+def test_a_prediction_that_fails_is_recorded_and_the_submission_kept(user, active_version, create_submission, tmp_path):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"this is not a keras model")
+    model_version_activate(version=model_version_register(artifact_path=broken, name="broken"))
+    submission = create_submission(owner=user, image=digit_png(0), source="api")
+    assert submission.status == Submission.Status.FAILED
+    assert submission.error.startswith("Prediction failed")
+    assert submission.image.storage.exists(submission.image.name)
+    # Once a good model is active again, the submission can still be predicted.
+    model_version_activate(version=active_version)
+    Submission.objects.filter(pk=submission.pk).update(status=Submission.Status.PENDING)
+    assert submission_predict(submission_id=submission.pk).predicted_digit == sample_digit(0)[1]
