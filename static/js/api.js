@@ -1,78 +1,98 @@
-// A small client for the REST API, used by the pages with the browser's
-// session cookie and Django's CSRF token. Errors carry the API's
-// {"detail", "code"} as error.detail and error.code.
-(function () {
-  "use strict";
+// The REST API client the pages share: session cookie, Django's CSRF token, and the API's {"detail", "code"} errors.
 
-  function csrfToken() {
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    if (match) return decodeURIComponent(match[1]);
-    var field = document.querySelector("input[name=csrfmiddlewaretoken]");
-    return field ? field.value : "";
-  }
+const POLL_FIRST_MS = 200;
+const POLL_MAX_MS = 2000;
+const POLL_LIMIT_MS = 60000;
 
-  function ApiError(status, body) {
+export class ApiError extends Error {
+  constructor(status, body) {
+    const detail = (body && body.detail) || `The server answered ${status}.`;
+    super(detail);
     this.status = status;
-    this.code = (body && body.code) || "http_" + status;
-    this.detail = (body && body.detail) || "The server answered " + status + ".";
-    this.message = this.detail;
+    this.code = (body && body.code) || `http_${status}`;
+    this.detail = detail;
   }
-  ApiError.prototype = Object.create(Error.prototype);
+}
 
-  function request(method, url, body) {
-    var headers = { "Accept": "application/json", "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" };
-    var payload = body;
-    if (body !== undefined && !(body instanceof FormData)) {
-      headers["Content-Type"] = "application/json";
-      payload = JSON.stringify(body);
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  if (match) return decodeURIComponent(match[1]);
+  // Without a readable cookie, the token Django rendered into the page still works.
+  const field = document.querySelector("input[name=csrfmiddlewaretoken]");
+  return field ? field.value : "";
+}
+
+// Addresses are resolved against the collection's URL, so an id is never spliced into a string.
+function collection(base) {
+  return new URL(base, document.baseURI);
+}
+
+function member(base, id, rest = "") {
+  return new URL(`./${encodeURIComponent(id)}/${rest}`, collection(base)).href;
+}
+
+function encode(body) {
+  const headers = { "Accept": "application/json", "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" };
+  if (body === undefined || body instanceof FormData) return { headers, payload: body };
+  headers["Content-Type"] = "application/json";
+  return { headers, payload: JSON.stringify(body) };
+}
+
+function parse(text) {
+  try { return text ? JSON.parse(text) : null; } catch (e) { return null; }
+}
+
+async function request(method, url, body) {
+  const { headers, payload } = encode(body);
+  // keepalive: a delete or correction sent just before leaving the page still arrives.
+  const keepalive = method !== "POST" && method !== "GET";
+  let response;
+  try {
+    response = await fetch(url, { method, headers, body: payload, credentials: "same-origin", keepalive });
+  } catch (e) {
+    throw new ApiError(0, { detail: "Could not reach the server. Check your connection.", code: "network" });
+  }
+  const location = response.headers.get("Location");
+  if (response.status === 204) return { status: 204, data: null, location };
+  const data = parse(await response.text());
+  if (!response.ok) throw new ApiError(response.status, data);
+  return { status: response.status, data, location };
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// A worker may still be predicting: back off gently, and give up after a minute.
+async function pollUntilDone(url) {
+  const started = Date.now();
+  let delay = POLL_FIRST_MS;
+  for (;;) {
+    await sleep(delay);
+    const next = await request("GET", url);
+    if (next.data.status !== "pending") return next.data;
+    if (Date.now() - started > POLL_LIMIT_MS) {
+      throw new ApiError(504, { detail: "The prediction is taking too long. Try again.", code: "timeout" });
     }
-    // keepalive: a delete or correction sent just before leaving the page still arrives.
-    var options = { method: method, headers: headers, body: payload, credentials: "same-origin", keepalive: method !== "POST" && method !== "GET" };
-    return fetch(url, options).then(
-      function (response) {
-        var location = response.headers.get("Location");
-        if (response.status === 204) return { status: 204, data: null, location: location };
-        return response.text().then(function (text) {
-          var data = null;
-          try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-          if (!response.ok) throw new ApiError(response.status, data);
-          return { status: response.status, data: data, location: location };
-        });
-      },
-      function () {
-        throw new ApiError(0, { detail: "Could not reach the server. Check your connection.", code: "network" });
-      }
-    );
+    delay = Math.min(delay * 1.5, POLL_MAX_MS);
   }
+}
 
-  function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+// POST a submission; a 202 (still pending) is polled at its Location until it is done.
+export async function submit(base, body) {
+  const answer = await request("POST", new URL("?wait=10", collection(base)).href, body);
+  if (answer.data && answer.data.status !== "pending") return answer.data;
+  return pollUntilDone(answer.location || member(base, answer.data.id));
+}
 
-  // POST a submission; if the answer is 202 (still pending), poll until it is done.
-  function submit(base, body) {
-    return request("POST", base + "?wait=10", body).then(function (answer) {
-      if (answer.data && answer.data.status !== "pending") return answer.data;
-      var url = answer.location || base + answer.data.id + "/";
-      var delay = 200;
-      var started = Date.now();
-      function poll() {
-        return request("GET", url).then(function (next) {
-          if (next.data.status !== "pending") return next.data;
-          if (Date.now() - started > 60000) {
-            throw new ApiError(504, { detail: "The prediction is taking too long. Try again.", code: "timeout" });
-          }
-          delay = Math.min(delay * 1.5, 2000);
-          return sleep(delay).then(poll);
-        });
-      }
-      return sleep(delay).then(poll);
-    });
-  }
+export function correct(base, id, label) {
+  return request("PUT", member(base, id, "correction/"), { label });
+}
 
-  window.DigitsApi = {
-    submit: submit,
-    correct: function (base, id, label) { return request("PUT", base + id + "/correction/", { label: label }); },
-    withdraw: function (base, id) { return request("DELETE", base + id + "/correction/"); },
-    remove: function (base, id) { return request("DELETE", base + id + "/"); },
-    ApiError: ApiError
-  };
-})();
+export function withdraw(base, id) {
+  return request("DELETE", member(base, id, "correction/"));
+}
+
+export function remove(base, id) {
+  return request("DELETE", member(base, id));
+}

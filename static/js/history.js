@@ -1,66 +1,70 @@
-// The history page: correct or delete a submission from the list through the
-// REST API, and apply a filter as soon as it changes.
-(function () {
-  "use strict";
+// The history page: filters apply on change; a row's select corrects it and its button deletes it, through the API.
+import * as api from "./api.js";
 
-  var root = document.getElementById("history");
-  if (!root) return;
-  var api = root.dataset.api;
-  var status = document.getElementById("history-status");
+const root = document.getElementById("history");
+if (root) start(root);
 
-  Array.prototype.forEach.call(document.querySelectorAll("select[data-autosubmit]"), function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
+function start(root) {
+  const base = root.dataset.api;
+  const status = document.getElementById("history-status");
+  const say = (message) => { status.textContent = message; };
+  document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
+    select.addEventListener("change", () => select.form.submit());
   });
+  document.querySelectorAll(".correct-select").forEach((select) => wireCorrection(select, base, say));
+  document.querySelectorAll(".delete-button").forEach((button) => wireDelete(button, base, say));
+}
 
-  function say(message) { status.textContent = message; }
+function wireCorrection(select, base, say) {
+  select.addEventListener("change", () => {
+    const row = select.closest(".submission");
+    const { id } = select.dataset;
+    const value = select.value;
+    const previous = row.dataset.correction;
+    const call = value === "" ? api.withdraw(base, id) : api.correct(base, id, Number(value));
+    select.disabled = true;
+    call.then(() => {
+      row.dataset.correction = value;
+      showCorrection(row.querySelector(".correction-text"), value);
+      say(value === "" ? `Correction removed from submission ${id}.` : `Submission ${id} corrected to ${value}.`);
+    }, (error) => {
+      select.value = previous;
+      say(`Not saved: ${error.detail}`);
+    }).then(() => { select.disabled = false; });
+  });
+}
 
-  Array.prototype.forEach.call(document.querySelectorAll(".correct-select"), function (select) {
-    select.addEventListener("change", function () {
-      var row = select.closest(".submission");
-      var id = select.dataset.id;
-      var value = select.value;
-      var previous = row.dataset.correction;
-      var call = value === "" ? window.DigitsApi.withdraw(api, id) : window.DigitsApi.correct(api, id, Number(value));
-      select.disabled = true;
-      call.then(function () {
-        row.dataset.correction = value;
-        var text = row.querySelector(".correction-text");
-        text.textContent = "";
-        if (value === "") {
-          var none = document.createElement("span");
-          none.className = "help";
-          none.textContent = "Not corrected";
-          text.appendChild(none);
-          say("Correction removed from submission " + id + ".");
-        } else {
-          var strong = document.createElement("strong");
-          strong.textContent = value;
-          text.append("Corrected to ", strong);
-          say("Submission " + id + " corrected to " + value + ".");
-        }
-      }, function (error) {
-        select.value = previous;
-        say("Not saved: " + error.detail);
-      }).then(function () { select.disabled = false; });
+// Built with nodes, not markup, so nothing from the page is ever parsed as HTML.
+function showCorrection(text, value) {
+  text.textContent = "";
+  if (value === "") {
+    const none = document.createElement("span");
+    none.className = "help";
+    none.textContent = "Not corrected";
+    text.appendChild(none);
+    return;
+  }
+  const strong = document.createElement("strong");
+  strong.textContent = value;
+  text.append("Corrected to ", strong);
+}
+
+function wireDelete(button, base, say) {
+  button.addEventListener("click", () => {
+    const { id } = button.dataset;
+    if (!window.confirm("Delete this submission and its picture? This cannot be undone.")) return;
+    button.disabled = true;
+    api.remove(base, id).then(() => {
+      const row = button.closest(".submission");
+      // Focus moves to a neighbour so keyboard users keep their place in the list.
+      const next = row.nextElementSibling || row.previousElementSibling;
+      row.remove();
+      say(`Submission ${id} deleted.`);
+      const focusable = next && next.querySelector("select");
+      if (focusable) focusable.focus();
+    }, (error) => {
+      button.disabled = false;
+      say(`Not deleted: ${error.detail}`);
     });
   });
-
-  Array.prototype.forEach.call(document.querySelectorAll(".delete-button"), function (button) {
-    button.addEventListener("click", function () {
-      var id = button.dataset.id;
-      if (!window.confirm("Delete this submission and its picture? This cannot be undone.")) return;
-      button.disabled = true;
-      window.DigitsApi.remove(api, id).then(function () {
-        var row = button.closest(".submission");
-        var next = row.nextElementSibling || row.previousElementSibling;
-        row.remove();
-        say("Submission " + id + " deleted.");
-        var focusable = next && next.querySelector("select");
-        if (focusable) focusable.focus();
-      }, function (error) {
-        button.disabled = false;
-        say("Not deleted: " + error.detail);
-      });
-    });
-  });
-})();
+}

@@ -1,0 +1,43 @@
+// Corrections: save, replace or withdraw the label of the prediction on show, through the API.
+import * as api from "../api.js";
+
+export function createCorrector({ apiBase, pad, panel, predictor }) {
+  let pendingLabel = null;  // a digit typed while the drawing's prediction was on its way
+
+  function correct(label) {
+    if (predictor.drawingInFlight() && pad.hasInk()) { pendingLabel = label; return; }
+    const meta = predictor.current();
+    if (!meta || !meta.submission || panel.state() !== "done") return;
+    save(meta, label);
+  }
+
+  // Tapping the saved digit again takes the correction back.
+  function save(meta, label) {
+    const { submission } = meta;
+    const withdraw = Boolean(submission.correction) && submission.correction.label === label;
+    meta.correcting = true;  // so a newer prediction does not delete the submission meanwhile
+    const call = withdraw ? api.withdraw(apiBase, submission.id) : api.correct(apiBase, submission.id, label);
+    panel.say("Saving…");
+    call.then((answer) => {
+      // The API answers the whole submission; keep its correction (or at least the label).
+      submission.correction = withdraw ? null : (answer.data && answer.data.correction) || { label };
+      if (predictor.current() === meta) panel.showCorrection(submission, withdraw ? "Correction removed." : undefined);
+    }, (error) => {
+      if (predictor.current() === meta) panel.showCorrection(submission, "Not saved: " + error.detail);
+    }).then(() => { meta.correcting = false; });
+  }
+
+  return {
+    correct,
+    shown(meta) {
+      panel.showCorrection(meta.submission);
+      if (pendingLabel === null) return;
+      const label = pendingLabel;
+      pendingLabel = null;
+      correct(label);
+    },
+    forget() {
+      pendingLabel = null;
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// The draw page's entry point: builds the pad, the result panel, predictions and corrections, and connects them.
+import { createPad } from "./canvas.js";
+import { createCorrector } from "./correct.js";
+import { wireInputs } from "./inputs.js";
+import { createPredictor } from "./predict.js";
+import { createPanel } from "./result.js";
+
+const root = document.getElementById("recognizer");
+if (root) start(root);
+
+function start(root) {
+  const apiBase = root.dataset.api;
+  const submissions = new URL(root.dataset.submissionsUrl, document.baseURI);
+  const inputUrl = (id) => new URL(`./${encodeURIComponent(id)}/input.png`, submissions).href;
+  const undoButton = document.getElementById("undo");
+  const panel = createPanel(document, inputUrl);
+  // The hooks call the predictor and corrector made just below: only events fire them, after both exist.
+  const pad = createPad(document.getElementById("pad"), {
+    beforeStroke: () => predictor.leaveUpload(),
+    onInk: () => predictor.schedule(),
+    onStrokeEnd: () => predictor.predictNow(),
+    onRender: (hasInk) => {
+      root.classList.toggle("has-ink", hasInk);
+      undoButton.disabled = !hasInk;
+    },
+  });
+  const predictor = createPredictor({
+    apiBase, pad, panel,
+    hooks: { shown: (meta) => corrector.shown(meta), startedOver: () => corrector.forget() },
+  });
+  const corrector = createCorrector({ apiBase, pad, panel, predictor });
+
+  // Undoing the last stroke ends the drawing rather than predicting a blank pad.
+  function undo() {
+    if (!pad.undo()) return;
+    if (pad.hasInk()) predictor.predictNow();
+    else predictor.dropDrawing();
+  }
+
+  panel.onDigit(corrector.correct);
+  wireInputs(document, {
+    undo, clear: predictor.clear, predict: predictor.predictNow,
+    correct: corrector.correct, predictFile: predictor.predictFile,
+  });
+  predictor.start();
+  window.addEventListener("resize", pad.resize);
+  pad.resize();
+}
