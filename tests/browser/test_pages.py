@@ -84,7 +84,7 @@ def test_drawing_with_the_mouse_shows_the_right_prediction(drawing_page, strokes
     expect(bars).to_have_count(10)
     expect(page.locator(f'#bars li.top[data-digit="{digit}"]')).to_have_count(1)
     # The 28x28 input the model saw is shown beside the drawing.
-    page.wait_for_function("document.getElementById('input-image').naturalWidth === 28")
+    expect(page.locator("#input-image")).to_have_js_property("naturalWidth", 28)
 
 
 def test_correcting_a_drawing_and_finding_it_in_history(drawing_page, user):
@@ -130,7 +130,7 @@ def test_uploading_a_file_shows_the_prediction_and_what_the_model_saw(drawing_pa
     )
     assert prediction(page) == str(label)
     expect(page.locator("#original-image")).to_have_attribute("src", re.compile(r"^blob:"))
-    page.wait_for_function("document.getElementById('input-image').naturalWidth === 28")
+    expect(page.locator("#input-image")).to_have_js_property("naturalWidth", 28)
     assert Submission.objects.get(owner=user).source == "upload"
 
 

@@ -7,13 +7,12 @@ then the baseline. Not interleaved: once Keras's `predict` has run in a
 process, the thread pools it leaves behind slow every later request of that
 process by about 40% (measured), and a real server runs only one of the two.
 
-This module is also the URL conf of the run: the product's URLs plus the
-baseline, which never ships.
+The run's URL conf is `benchmarks.naive_predict`: the product's URLs plus
+the baseline, which never ships.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import logging
 import os
@@ -29,52 +28,10 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.test.utils import setup_test_environment, teardown_test_environment
-from django.urls import include, path
-from rest_framework.parsers import MultiPartParser
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from training.preprocessing import preprocess_bytes
+from benchmarks.naive_predict import BASELINE_URL
 
 PRODUCT_URL = "/api/v1/submissions/"
-BASELINE_URL = "/bench/naive-predict/"
-
-
-@functools.cache
-def _naive_model():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    return keras.models.load_model(settings.RECOGNIZER["INITIAL_MODEL_PATH"], compile=False)
-
-
-class NaivePredictApi(APIView):
-    """The usual view: decode and preprocess the upload, then `model.predict` on it, per request.
-
-    Same authentication, parsing and preprocessing as the product; it stores
-    nothing, so every millisecond it spends more is the model call.
-    """
-
-    parser_classes = [MultiPartParser]
-
-    def post(self, request):
-        pixels = preprocess_bytes(request.FILES["image"].read(), max_pixels=settings.RECOGNIZER["MAX_PIXELS"])
-        batch = pixels.reshape(1, 28, 28, 1).astype(np.float32)
-        probabilities = _naive_model().predict(batch, verbose=0)[0]
-        return Response(
-            {
-                "digit": int(probabilities.argmax()),
-                "confidence": float(probabilities.max()),
-                "probabilities": [float(p) for p in probabilities],
-            },
-            status=201,
-        )
-
-
-urlpatterns = [
-    path(BASELINE_URL.strip("/") + "/", NaivePredictApi.as_view()),
-    path("", include(settings.ROOT_URLCONF)),
-]
 
 
 def _bodies(count: int) -> list[bytes]:
@@ -124,7 +81,7 @@ class Command(BaseCommand):
             rates = {"anon": "1000000/minute", "user": "1000000/minute"}
             overrides = override_settings(
                 MEDIA_ROOT=str(Path(scratch) / "media"),
-                ROOT_URLCONF=__name__,
+                ROOT_URLCONF="benchmarks.naive_predict",
                 REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates},
             )
             setup_test_environment()

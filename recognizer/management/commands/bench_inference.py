@@ -62,72 +62,88 @@ class Command(DatabaseCommand):
 
     def handle(self, *args, **options):
         from recognizer.inference import engine
-        from training.data import load_sample
-        from training.preprocessing import preprocess_bytes
+        from training.runtime import import_tensorflow
 
-        repeats, seconds = options["repeats"], options["seconds"]
         version = ModelVersion.objects.get(state=ModelVersion.State.ACTIVE)
         rss_before = _peak_rss_mb()
         loaded = engine.model_for(version)
         rss_loaded = _peak_rss_mb()  # without TensorFlow, when the served copy was already cached
-        import tensorflow as tf
-
-        png = _digit_png()
-        one = preprocess_bytes(png)[None]
-        batches = {size: np.repeat(one, size, axis=0) for size in (64, 256)}
-
-        def measure(predict, calls: int = repeats) -> dict:
-            return {
-                "model": _percentiles(_time_calls(lambda: predict(one), calls)),
-                "pre+model": _percentiles(_time_calls(lambda: predict(preprocess_bytes(png)[None]), calls)),
-                64: _throughput(lambda: predict(batches[64]), 64, seconds),
-                256: _throughput(lambda: predict(batches[256]), 256, seconds),
-            }
-
-        model = loaded.model
-        as_input = lambda pixels: pixels.astype(np.float32)[..., None]  # noqa: E731
-        naive_repeats = max(20, repeats // 5)
-        columns = {
-            "engine": measure(loaded.predict_probabilities),
-            # The float model compiled once with XLA: the engine before it served a quantized copy.
-            "float XLA": measure(_xla_function(model)),
-            "model.predict": measure(lambda x: model.predict(as_input(x), verbose=0), naive_repeats),
-        }
-
-        sample = load_sample()
-        served = loaded.predict_probabilities(sample.x_test)
-        floats = model.predict(as_input(sample.x_test), verbose=0, batch_size=500)
-
+        tf = import_tensorflow()
+        columns = _measure_columns(loaded, repeats=options["repeats"], seconds=options["seconds"])
         out = self.stdout.write
         out(f"model {version}, TensorFlow {tf.__version__}, engine serves {loaded.serving.describe()}")
-        out(f"{'figure':<44}" + "".join(f"{name:>15}" for name in columns) + f"{'engine gain':>13}")
-        for label, key, index in (
-            ("batch 1, model call p50 (ms)", "model", 0),
-            ("batch 1, model call p95 (ms)", "model", 1),
-            ("batch 1, PNG 280x280 -> prediction p50 (ms)", "pre+model", 0),
-            ("batch 1, PNG 280x280 -> prediction p95 (ms)", "pre+model", 1),
-        ):
-            values = [column[key][index] for column in columns.values()]
-            gain = values[-1] / values[0]
-            out(f"{label:<44}" + "".join(f"{v:>15.2f}" for v in values) + f"{gain:>12.1f}x")
-        for size in (64, 256):
-            values = [column[size] for column in columns.values()]
-            gain = values[0] / values[-1]
-            label = f"batch {size}, throughput (images/s)"
-            out(f"{label:<44}" + "".join(f"{v:>15.0f}" for v in values) + f"{gain:>12.1f}x")
-        out("gain: engine against model.predict per call. Columns measured in this run, one after another.")
-        agree = float((served.argmax(1) == floats.argmax(1)).mean())
-        out(
-            f"served copy against the float model on {len(floats)} sample digits: {agree:.2%} same answer, "
-            f"largest probability difference {np.abs(served - floats).max():.4f}"
-        )
+        _print_table(out, columns)
+        _print_agreement(out, loaded)
         out(f"peak RSS: {rss_before:.0f} MB before loading, {rss_loaded:.0f} MB with the served copy loaded,")
         out(f"          {_peak_rss_mb():.0f} MB at the end (TensorFlow and the float baselines included)")
 
 
+def _as_input(pixels: np.ndarray) -> np.ndarray:
+    return pixels.astype(np.float32)[..., None]
+
+
+def _measure_columns(loaded, *, repeats: int, seconds: float) -> dict[str, dict]:
+    """Time the engine, the float model under XLA and `model.predict`, one after another."""
+    from training.preprocessing import preprocess_bytes
+
+    png = _digit_png()
+    one = preprocess_bytes(png)[None]
+    batches = {size: np.repeat(one, size, axis=0) for size in (64, 256)}
+
+    def measure(predict, calls: int = repeats) -> dict:
+        return {
+            "model": _percentiles(_time_calls(lambda: predict(one), calls)),
+            "pre+model": _percentiles(_time_calls(lambda: predict(preprocess_bytes(png)[None]), calls)),
+            64: _throughput(lambda: predict(batches[64]), 64, seconds),
+            256: _throughput(lambda: predict(batches[256]), 256, seconds),
+        }
+
+    model = loaded.model
+    return {
+        "engine": measure(loaded.predict_probabilities),
+        # The float model compiled once with XLA: the engine before it served a quantized copy.
+        "float XLA": measure(_xla_function(model)),
+        "model.predict": measure(lambda x: model.predict(_as_input(x), verbose=0), max(20, repeats // 5)),
+    }
+
+
+def _print_table(out, columns: dict[str, dict]) -> None:
+    out(f"{'figure':<44}" + "".join(f"{name:>15}" for name in columns) + f"{'engine gain':>13}")
+    for label, key, index in (
+        ("batch 1, model call p50 (ms)", "model", 0),
+        ("batch 1, model call p95 (ms)", "model", 1),
+        ("batch 1, PNG 280x280 -> prediction p50 (ms)", "pre+model", 0),
+        ("batch 1, PNG 280x280 -> prediction p95 (ms)", "pre+model", 1),
+    ):
+        values = [column[key][index] for column in columns.values()]
+        gain = values[-1] / values[0]
+        out(f"{label:<44}" + "".join(f"{v:>15.2f}" for v in values) + f"{gain:>12.1f}x")
+    for size in (64, 256):
+        values = [column[size] for column in columns.values()]
+        gain = values[0] / values[-1]
+        label = f"batch {size}, throughput (images/s)"
+        out(f"{label:<44}" + "".join(f"{v:>15.0f}" for v in values) + f"{gain:>12.1f}x")
+    out("gain: engine against model.predict per call. Columns measured in this run, one after another.")
+
+
+def _print_agreement(out, loaded) -> None:
+    from training.data import load_sample
+
+    sample = load_sample()
+    served = loaded.predict_probabilities(sample.x_test)
+    floats = loaded.model.predict(_as_input(sample.x_test), verbose=0, batch_size=500)
+    agree = float((served.argmax(1) == floats.argmax(1)).mean())
+    out(
+        f"served copy against the float model on {len(floats)} sample digits: {agree:.2%} same answer, "
+        f"largest probability difference {np.abs(served - floats).max():.4f}"
+    )
+
+
 def _xla_function(model):
     """Return a batch-bucketed XLA call of the float `model`, as a fixed-signature baseline."""
-    import tensorflow as tf
+    from training.runtime import import_tensorflow
+
+    tf = import_tensorflow()
 
     from training.model import fuse_for_inference
 

@@ -34,7 +34,8 @@ export function createCorrector({ apiBase, pad, panel, predictor }) {
       if (pendingLabel === null) return;
       const label = pendingLabel;
       pendingLabel = null;
-      correct(label);
+      // Straight to save: `correct` would see the request that is just ending and queue the digit again.
+      if (meta.submission) save(meta, label);
     },
     forget() {
       pendingLabel = null;
