@@ -10,7 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from recognizer.models import Correction, Submission
+from recognizer.selectors.corrections import corrections_split_counts, corrections_waiting_count
 from recognizer.services.corrections import (
+    correction_held_out,
     correction_set,
     correction_withdraw,
     corrections_relabel,
@@ -205,3 +207,26 @@ def test_reopen_returns_what_it_withdrew_and_skips_uncorrected(staff_user):
     ]
     assert not Submission.objects.get(pk=correction.submission_id).is_corrected
     assert corrections_withdraw(submission_ids=[correction.submission_id], by=staff_user) == []
+
+
+def test_whether_a_correction_is_held_out_is_stored_once_for_good(user, settings):
+    submissions = SubmissionFactory.create_batch(40, owner=user)
+    for submission in submissions:
+        correction_set(submission=submission, label=3)
+    stored = dict(Correction.objects.values_list("submission_id", "held_out"))
+    assert stored == {s.pk: correction_held_out(submission_id=s.pk) for s in submissions}
+    assert 0 < sum(stored.values()) < len(stored)  # about a fifth
+
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "RETRAIN_HOLDOUT_FRACTION": 1.0}
+    for submission in submissions:
+        correction_set(submission=submission, label=4)  # a changed label keeps its place in the split
+    assert dict(Correction.objects.values_list("submission_id", "held_out")) == stored
+
+
+def test_the_waiting_count_and_the_split_read_the_stored_column(staff_user):
+    accepted = CorrectionFactory.create_batch(5, review_state=Correction.Review.ACCEPTED, held_out=False)
+    Correction.objects.filter(pk__in=[accepted[0].pk, accepted[1].pk]).update(held_out=True)
+    CorrectionFactory(review_state=Correction.Review.PENDING, held_out=False)
+
+    assert corrections_waiting_count() == 3
+    assert corrections_split_counts() == (3, 2)

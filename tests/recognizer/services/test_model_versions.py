@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from recognizer.models import ModelVersion
@@ -104,3 +105,36 @@ def test_ensure_initial_reactivates_when_none_is_active(active_version):
     ModelVersion.objects.update(state=ModelVersion.State.RETIRED)
     assert model_version_ensure_active().pk == active_version.pk
     assert ModelVersion.objects.filter(state=ModelVersion.State.ACTIVE).count() == 1
+
+
+def test_a_version_is_registered_with_its_verdict_and_state_at_once(active_version, settings):
+    version = model_version_register(
+        artifact_path=settings.RECOGNIZER["INITIAL_MODEL_PATH"],
+        state=ModelVersion.State.REJECTED,
+        gate_passed=False,
+        gate_reason="not better than its parent.",
+    )
+    version.refresh_from_db()
+    assert (version.state, version.gate_passed, version.gate_reason) == (
+        ModelVersion.State.REJECTED,
+        False,
+        "not better than its parent.",
+    )
+
+
+def test_activating_a_rejected_version_needs_consent(active_version, settings):
+    rejected = model_version_register(
+        artifact_path=settings.RECOGNIZER["INITIAL_MODEL_PATH"], state=ModelVersion.State.REJECTED, gate_passed=False
+    )
+    with pytest.raises(ValidationError) as refused:
+        model_version_activate(version=rejected)
+    assert refused.value.code == "version_rejected"
+    assert model_version_activate(version=rejected, allow_rejected=True).state == ModelVersion.State.ACTIVE
+
+
+def test_activating_a_version_whose_file_is_gone_is_refused(active_version, settings):
+    version = model_version_register(artifact_path=settings.RECOGNIZER["INITIAL_MODEL_PATH"])
+    version.artifact.storage.delete(version.artifact.name)
+    with pytest.raises(ValidationError) as refused:
+        model_version_activate(version=version)
+    assert refused.value.code == "artifact_missing"
