@@ -213,6 +213,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-submissions": {"task": "recognizer.tasks.submissions_sweep_pending", "schedule": 60.0},
+    "sweep-orphan-files": {"task": "recognizer.tasks.files_sweep_orphans", "schedule": 3600.0},
 }
 
 CACHES = {
