@@ -22,8 +22,8 @@ class LockoutBackend(AxesStandaloneBackend):
 
     Listed before ModelBackend. Axes' own backend raises when `authenticate` is called without a request;
     without one there is no client address to count failures against, so this one lets such calls through
-    to the next backend: the test client's `login()`, and the API token endpoint until its service passes
-    the request on. Every log-in form (the site's and the admin's) passes its request, so is counted.
+    to the next backend (the test client's `login()` is one). Every way in over HTTP passes its request and
+    is counted: the site's log-in form, the admin's, and the API token endpoint.
     """
 
     def authenticate(self, request: HttpRequest | None, username=None, password=None, **kwargs):

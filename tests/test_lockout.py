@@ -131,7 +131,7 @@ def test_the_lockout_answer_is_json_under_the_api():
 
 
 def test_the_test_client_login_and_the_api_token_endpoint_still_work(client, user, password):
-    # Both call authenticate() without a request; the lockout backend lets them through to the password check.
+    # The test client calls authenticate() without a request: the lockout backend lets it through to the password.
     assert client.login(username=user.username, password=password)
     assert not Client().login(username=user.username, password="wrong")
 
@@ -140,3 +140,20 @@ def test_the_test_client_login_and_the_api_token_endpoint_still_work(client, use
     wrong = client.post("/api/v1/auth/token/", {"username": user.username, "password": "wrong"})
     assert wrong.status_code == 400
     assert wrong.json()["code"] == "invalid_credentials"
+
+
+def test_the_api_token_endpoint_is_locked_out_like_the_log_in_form(client, user, password):
+    token_url = "/api/v1/auth/token/"
+    answers = [client.post(token_url, {"username": user.username, "password": f"guess-{n}"}) for n in range(30)]
+
+    assert [a.status_code for a in answers[:4]] == [400] * 4
+    for answer in answers[4:]:
+        assert answer.status_code == 429
+        assert answer.json()["code"] == "locked_out"
+        assert answer["Retry-After"] == str(15 * 60)
+
+    right = client.post(token_url, {"username": user.username, "password": password})
+    assert right.status_code == 429
+    assert right.json()["code"] == "locked_out"
+    # One count for the pair: the guesses through the API lock the log-in form too.
+    assert_locked(log_in(client, LOGIN, user.username, password))

@@ -125,7 +125,7 @@ LOGIN_REDIRECT_URL = "recognizer:draw"
 LOGOUT_REDIRECT_URL = "landing"
 
 # Password guessing (django-axes): after AXES_FAILURE_LIMIT wrong passwords in a row for one username from one
-# address, every log-in attempt for that pair (the site's form, the admin's) is refused for AXES_COOLOFF_MINUTES
+# address, every log-in attempt for that pair (site, admin, API token) is refused for AXES_COOLOFF_MINUTES
 # after the last attempt. The key is the pair, not either alone: on the username alone anyone could lock any user
 # out of their account by typing wrong passwords for it (a denial of service on, say, "admin"); on the address alone
 # one person's typos would lock out a whole office or mobile network behind one address. What the pair does not
