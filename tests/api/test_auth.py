@@ -93,7 +93,7 @@ def test_session_auth_needs_the_csrf_token_for_writes(user, password):
     data_url = "data:image/png;base64," + base64.b64encode(digit_png(0)[:100]).decode()  # truncated
 
     without = browser.post(f"{SUBMISSIONS}?wait=0", {"image": data_url}, format="json")
-    assert_error(without, 403, "permission_denied")
+    assert_error(without, 403, "csrf_failed")
 
     browser.get("/accounts/login/")  # sets the csrftoken cookie, as the page does
     csrf = browser.cookies["csrftoken"].value
