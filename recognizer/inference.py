@@ -52,8 +52,9 @@ class LoadedModel:
     @cached_property
     def model(self):
         """The float Keras model the served copy was exported from (imports TensorFlow)."""
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import keras
+        from training.runtime import import_keras
+
+        keras = import_keras()
 
         return keras.models.load_model(self.path, compile=False)
 
@@ -180,8 +181,9 @@ def serving_copy(path: Path, *, replace_if_from: int | None = None) -> Path:
     with open(path.with_name(f"{target.name}.lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not target.exists() or target.stat().st_mtime_ns == replace_if_from:
-            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-            import keras
+            from training.runtime import import_keras
+
+            keras = import_keras()
 
             _write_atomically(target, export_serving_model(keras.models.load_model(path, compile=False)))
     return target

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from training.runtime import import_keras
+
 SAMPLE_PATH = Path(__file__).resolve().parent / "sample" / "mnist_sample.npz"
 
 # The standard names, with the dot-separated spelling some mirrors use.
@@ -97,8 +99,7 @@ def load_sample() -> Dataset:
 
 def load_keras_download() -> Dataset:
     """Load MNIST through Keras, which downloads it on first use."""
-    import keras
-
+    keras = import_keras()
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     return Dataset(x_train, y_train, x_test, y_test, source="keras download")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from training.model import NUM_CLASSES
+from training.runtime import import_keras
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -123,8 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--float", action="store_true", help="run the float Keras model, not the served copy")
     args = parser.parse_args(argv)
 
-    import keras
-
+    keras = import_keras()
     data = load_best_available(args.data_dir) if args.sample else load_mnist(args.data_dir)
     model = keras.models.load_model(args.model)
     metrics = evaluate_model(model, data.x_test, data.y_test, served=not args.float)

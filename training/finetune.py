@@ -18,13 +18,15 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from training.data import Dataset, load_best_available
+from training.runtime import import_keras
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ class Deadline:
 
 def stop_at(check: Callable[[], None]):
     """Return a Keras callback that calls `check` after every batch, so a TimeoutError ends `fit` mid-epoch."""
-    import keras
+    keras = import_keras()
 
     class StopAt(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -157,6 +159,140 @@ def _as_labels(y) -> np.ndarray:
     return np.asarray(y, dtype=np.int64).reshape(-1)
 
 
+@dataclass(frozen=True)
+class _TrainingSet:
+    """The images one fine-tuning learns from (`x`, `y`) and checks the blend on, with their counts."""
+
+    x: np.ndarray
+    y: np.ndarray
+    check_x: np.ndarray
+    check_y: np.ndarray
+    counts: dict
+
+
+def _training_set(data: Dataset, train_x, train_y, holdout_x, config: FinetuneConfig) -> _TrainingSet:
+    """Mix the MNIST replay sample with the corrections, repeated; set the check images aside."""
+    check_indices, replay_indices = split_check_and_replay(data, config)
+    check_x, check_y = data.x_train[check_indices], data.y_train[check_indices]
+    replay_x, replay_y = data.x_train[replay_indices], data.y_train[replay_indices]
+    repeats = correction_repeats(len(train_x), len(replay_x), config)
+    x = np.concatenate([replay_x, np.repeat(train_x, repeats, axis=0)])
+    y = np.concatenate([replay_y.astype(np.int64), np.repeat(train_y, repeats, axis=0)])
+    if len(x) == 0:
+        raise ValueError("Nothing to train on: no corrections and no replay images.")
+    counts = {
+        "corrections": int(len(train_x)),
+        "correction_repeats": repeats,
+        "replay_images": int(len(replay_x)),
+        "check_images": int(len(check_x)),
+        "images_per_epoch": int(len(x)),
+        "epochs": config.epochs,
+        "holdout_corrections": int(len(holdout_x)),
+        "mnist_test_images": int(len(data.x_test)),
+        "data_source": data.source,
+    }
+    return _TrainingSet(x=x, y=y, check_x=check_x, check_y=check_y, counts=counts)
+
+
+def _measure(model, data: Dataset, holdout_x: np.ndarray, holdout_y: np.ndarray) -> dict:
+    """Measure the copy of `model` the service would run on the MNIST test set and the held-out corrections.
+
+    The gate compares served copies, not the float models.
+    """
+    from training.evaluate import evaluate_model
+    from training.serving import ServingModel
+
+    served = ServingModel.from_keras(model)
+    return {
+        "mnist": evaluate_model(served, data.x_test, data.y_test),
+        "holdout": evaluate_model(served, holdout_x, holdout_y),
+    }
+
+
+def _progress(history: list[dict], emit: Callable[[dict], None], epochs: int):
+    """Return a Keras callback that appends each epoch's loss and accuracy to `history` and emits them."""
+    keras = import_keras()
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            row = {
+                "epoch": epoch + 1,
+                "loss": round(float(logs.get("loss", float("nan"))), 5),
+                "accuracy": round(float(logs.get("accuracy", float("nan"))), 5),
+            }
+            history.append(row)
+            emit({"stage": "fine-tuning", "epochs": epochs, **row})
+
+    return Progress()
+
+
+def _fine_tuned(
+    base_model_path: str | os.PathLike,
+    training: _TrainingSet,
+    config: FinetuneConfig,
+    *,
+    emit: Callable[[dict], None],
+    check_time: Callable[[], None],
+) -> tuple[object, list[dict]]:
+    """Load the base model and train it on the training set; return it with one row of history per epoch.
+
+    Batch norm stays frozen, so its statistics remain those of 60,000 images
+    instead of a small new set's; the learning rate decays over the run.
+    """
+    from training.augment import augmented_batches
+
+    keras = import_keras()
+
+    model = keras.models.load_model(base_model_path, compile=False)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    steps = max(1, math.ceil(len(training.x) / config.batch_size)) * max(1, config.epochs)
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps, alpha=0.05)
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    batches = augmented_batches(
+        training.x, training.y, batch_size=config.batch_size, seed=config.seed, strength=config.augment_strength
+    )
+    history: list[dict] = []
+    if config.epochs > 0:
+        callbacks = [_progress(history, emit, config.epochs), stop_at(check_time)]
+        model.fit(batches, epochs=config.epochs, verbose=0, shuffle=False, callbacks=callbacks)
+    return model, history
+
+
+def _blend(model, base_keras, training: _TrainingSet, config: FinetuneConfig, emit: Callable[[dict], None]) -> dict:
+    """Blend `model` with the base as far as the check images allow (`blend_with_base`); return the blend."""
+    from training.evaluate import evaluate_model
+
+    check_x, check_y = training.check_x, training.check_y
+    if not len(check_x) or config.epochs <= 0:
+        return {"share": 1.0, "note": "no check images"}
+    emit({"stage": "blending with the base model", "check_images": int(len(check_x))})
+    blend = blend_with_base(
+        model,
+        base_keras.get_weights(),
+        lambda blended: evaluate_model(blended, check_x, check_y)["accuracy"],
+        config,
+    )
+    blend["check_images"] = int(len(check_x))
+    kept = f"kept {blend['share']:.1%} of the fine-tuning's change"
+    emit({"stage": "blended", "share": blend["share"], "message": f"Blended with the base model: {kept}."})
+    return blend
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], key: str, *, since: float | None = None) -> Iterator[None]:
+    """Record in `seconds[key]` how long the block took (from `since`, if given)."""
+    mark = time.perf_counter() if since is None else since
+    yield
+    seconds[key] = time.perf_counter() - mark
+
+
 def finetune(
     *,
     base_model_path: str | os.PathLike,
@@ -177,127 +313,42 @@ def finetune(
     "epoch", "epochs", "loss", "accuracy"}.
     """
     config = config or FinetuneConfig()
-    emit = on_event or (lambda event: None)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    emit = on_event or (lambda _: None)
     started = time.perf_counter()
     seconds: dict[str, float] = {}
-
     check_time = Deadline(config.time_limit_seconds, started=started).check
 
     emit({"stage": "loading data"})
-    train_x, train_y = _as_images(train_x), _as_labels(train_y)
-    holdout_x, holdout_y = _as_images(holdout_x), _as_labels(holdout_y)
-    if len(train_x) != len(train_y) or len(holdout_x) != len(holdout_y):
-        raise ValueError("Images and labels differ in length.")
-    if data is None:
-        data = load_best_available(data_dir)
-    check_indices, replay_indices = split_check_and_replay(data, config)
-    check_x, check_y = data.x_train[check_indices], data.y_train[check_indices]
-    replay_x, replay_y = data.x_train[replay_indices], data.y_train[replay_indices]
-    repeats = correction_repeats(len(train_x), len(replay_x), config)
-    x = np.concatenate([replay_x, np.repeat(train_x, repeats, axis=0)])
-    y = np.concatenate([replay_y.astype(np.int64), np.repeat(train_y, repeats, axis=0)])
-    if len(x) == 0:
-        raise ValueError("Nothing to train on: no corrections and no replay images.")
-    counts = {
-        "corrections": int(len(train_x)),
-        "correction_repeats": repeats,
-        "replay_images": int(len(replay_x)),
-        "check_images": int(len(check_x)),
-        "images_per_epoch": int(len(x)),
-        "epochs": config.epochs,
-        "holdout_corrections": int(len(holdout_x)),
-        "mnist_test_images": int(len(data.x_test)),
-        "data_source": data.source,
-    }
-    seconds["data"] = time.perf_counter() - started
+    with _timed(seconds, "data", since=started):
+        train_x, train_y = _as_images(train_x), _as_labels(train_y)
+        holdout_x, holdout_y = _as_images(holdout_x), _as_labels(holdout_y)
+        if len(train_x) != len(train_y) or len(holdout_x) != len(holdout_y):
+            raise ValueError("Images and labels differ in length.")
+        if data is None:
+            data = load_best_available(data_dir)
+        training = _training_set(data, train_x, train_y, holdout_x, config)
 
-    import keras
-    import tensorflow as tf
-
-    from training.augment import build_augmenter
-    from training.evaluate import evaluate_model
-    from training.serving import ServingModel
-
+    keras = import_keras()
     keras.utils.set_random_seed(config.seed)
     check_time()
     emit({"stage": "evaluating base model"})
-    mark = time.perf_counter()
-    # The gate compares the copies the service would run, not the float models.
-    base_keras = keras.models.load_model(base_model_path, compile=False)
-    base = ServingModel.from_keras(base_keras)
-    parent_metrics = {
-        "mnist": evaluate_model(base, data.x_test, data.y_test),
-        "holdout": evaluate_model(base, holdout_x, holdout_y),
-    }
-    seconds["evaluate_base"] = time.perf_counter() - mark
+    with _timed(seconds, "evaluate_base"):
+        base_keras = keras.models.load_model(base_model_path, compile=False)
+        parent_metrics = _measure(base_keras, data, holdout_x, holdout_y)
 
     emit({"stage": "fine-tuning", "epoch": 0, "epochs": config.epochs})
-    mark = time.perf_counter()
-    model = keras.models.load_model(base_model_path, compile=False)
-    for layer in model.layers:
-        # Frozen batch norm keeps the statistics of 60,000 images instead of a small new set's.
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
-    steps = max(1, math.ceil(len(x) / config.batch_size)) * max(1, config.epochs)
-    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps, alpha=0.05)
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    augmenter = build_augmenter(config.augment_strength)
-    dataset = (
-        tf.data.Dataset.from_tensor_slices((x[..., None].astype("float32"), y))
-        .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
-        .batch(config.batch_size)
-        .map(lambda images, labels: (augmenter(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    history: list[dict] = []
+    with _timed(seconds, "fine_tune"):
+        model, history = _fine_tuned(base_model_path, training, config, emit=emit, check_time=check_time)
 
-    class Progress(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            row = {
-                "epoch": epoch + 1,
-                "loss": round(float(logs.get("loss", float("nan"))), 5),
-                "accuracy": round(float(logs.get("accuracy", float("nan"))), 5),
-            }
-            history.append(row)
-            emit({"stage": "fine-tuning", "epochs": config.epochs, **row})
-
-    if config.epochs > 0:
-        model.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[Progress(), stop_at(check_time)])
-    seconds["fine_tune"] = time.perf_counter() - mark
-
-    mark = time.perf_counter()
-    blend = {"share": 1.0, "note": "no check images"}
-    if len(check_x) and config.epochs > 0:
-        emit({"stage": "blending with the base model", "check_images": int(len(check_x))})
-        blend = blend_with_base(
-            model,
-            base_keras.get_weights(),
-            lambda blended: evaluate_model(blended, check_x, check_y)["accuracy"],
-            config,
-        )
-        blend["check_images"] = int(len(check_x))
-        kept = f"kept {blend['share']:.1%} of the fine-tuning's change"
-        emit({"stage": "blended", "share": blend["share"], "message": f"Blended with the base model: {kept}."})
-    counts["blend_share"] = blend["share"]
-    seconds["blend"] = time.perf_counter() - mark
+    with _timed(seconds, "blend"):
+        blend = _blend(model, base_keras, training, config, emit)
+    counts = {**training.counts, "blend_share": blend["share"]}
 
     check_time()
     emit({"stage": "evaluating new model"})
-    mark = time.perf_counter()
-    served = ServingModel.from_keras(model)
-    metrics = {
-        "mnist": evaluate_model(served, data.x_test, data.y_test),
-        "holdout": evaluate_model(served, holdout_x, holdout_y),
-        "parent": parent_metrics,
-        "blend": blend,
-    }
-    seconds["evaluate_new"] = time.perf_counter() - mark
+    with _timed(seconds, "evaluate_new"):
+        new_metrics = _measure(model, data, holdout_x, holdout_y)
+    metrics = {**new_metrics, "parent": parent_metrics, "blend": blend}
     seconds["total"] = time.perf_counter() - started
     return FinetuneResult(model=model, metrics=metrics, counts=counts, history=history, seconds=seconds)
 

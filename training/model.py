@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from training.runtime import import_keras
+
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 
 
 def _conv_block(x, filters: int, padding: str = "same"):
-    from keras import layers
+    layers = import_keras().layers
 
     x = layers.Conv2D(filters, 3, padding=padding, use_bias=False)(x)
     x = layers.BatchNormalization()(x)
@@ -21,8 +25,8 @@ def build_model():
     About 0.36 M parameters and 10 M multiply-adds per image: batch norm and
     dropout carry the accuracy, two max-pools keep the CPU cost low.
     """
-    import keras
-    from keras import layers
+    keras = import_keras()
+    layers = keras.layers
 
     inputs = keras.Input(shape=INPUT_SHAPE, name="pixels")
     x = layers.Rescaling(1.0 / 255.0)(inputs)
@@ -54,10 +58,21 @@ def fuse_for_inference(model):
     chains of layers such as `build_model` makes; answers match the original
     to float rounding.
     """
-    import keras
-    import numpy as np
-    from keras import layers
+    keras = import_keras()
 
+    rebuilt = _fused_layers(model)
+    inputs = keras.Input(shape=model.input_shape[1:])
+    x = inputs
+    for clone, weights in rebuilt:
+        x = clone(x)
+        if weights:
+            clone.set_weights(weights)
+    return keras.Model(inputs, x, name=f"{model.name}_fused")
+
+
+def _fused_layers(model) -> list[tuple[object, list]]:
+    """Return new layers, with their weights, that compute what `model`'s chain of layers does at inference."""
+    layers = import_keras().layers
     chain = [layer for layer in model.layers if not isinstance(layer, (layers.InputLayer, layers.Dropout))]
     input_scale = 1.0
     rebuilt = []
@@ -67,34 +82,40 @@ def fuse_for_inference(model):
         following = chain[index + 1] if index + 1 < len(chain) else None
         if isinstance(layer, layers.Rescaling) and float(np.asarray(layer.offset)) == 0.0 and not rebuilt:
             input_scale *= float(np.asarray(layer.scale))
-            index += 1
-            continue
-        if isinstance(layer, (layers.Conv2D, layers.Dense)):
-            weights = layer.get_weights()
-            kernel = weights[0] * input_scale
-            bias = weights[1] if layer.use_bias else np.zeros(kernel.shape[-1], kernel.dtype)
+        elif isinstance(layer, (layers.Conv2D, layers.Dense)):
+            norm = following if isinstance(following, layers.BatchNormalization) else None
+            rebuilt.append(_folded(layer, norm, input_scale))
             input_scale = 1.0
-            activation = layer.activation
-            if isinstance(following, layers.BatchNormalization):
-                gamma, beta, mean, variance = following.get_weights()
-                factor = gamma / np.sqrt(variance + following.epsilon)
-                kernel = kernel * factor
-                bias = (bias - mean) * factor + beta
-                index += 1
-            config = {**layer.get_config(), "use_bias": True, "activation": keras.activations.serialize(activation)}
-            config.pop("name", None)
-            clone = layer.__class__.from_config(config)
-            rebuilt.append((clone, [kernel.astype("float32"), bias.astype("float32")]))
+            if norm is not None:
+                index += 1  # folded in: skip it
         else:
-            config = layer.get_config()
-            config.pop("name", None)
-            rebuilt.append((layer.__class__.from_config(config), layer.get_weights()))
+            rebuilt.append((_fresh_copy(layer), layer.get_weights()))
         index += 1
+    return rebuilt
 
-    inputs = keras.Input(shape=model.input_shape[1:])
-    x = inputs
-    for clone, weights in rebuilt:
-        x = clone(x)
-        if weights:
-            clone.set_weights(weights)
-    return keras.Model(inputs, x, name=f"{model.name}_fused")
+
+def _folded(layer, norm, input_scale: float) -> tuple[object, list]:
+    """Return a biased copy of a Conv2D or Dense `layer` and its weights, `input_scale` and `norm` folded in.
+
+    The copy's input is what `layer`'s was before scaling by `input_scale`;
+    its output is what the batch normalisation `norm` (if any) made of
+    `layer`'s.
+    """
+    keras = import_keras()
+    weights = layer.get_weights()
+    kernel = weights[0] * input_scale
+    bias = weights[1] if layer.use_bias else np.zeros(kernel.shape[-1], kernel.dtype)
+    if norm is not None:
+        gamma, beta, mean, variance = norm.get_weights()
+        factor = gamma / np.sqrt(variance + norm.epsilon)
+        kernel = kernel * factor
+        bias = (bias - mean) * factor + beta
+    clone = _fresh_copy(layer, use_bias=True, activation=keras.activations.serialize(layer.activation))
+    return clone, [kernel.astype("float32"), bias.astype("float32")]
+
+
+def _fresh_copy(layer, **changes):
+    """Return a new, unnamed layer configured like `layer` but for `changes`."""
+    config = {**layer.get_config(), **changes}
+    config.pop("name", None)
+    return layer.__class__.from_config(config)

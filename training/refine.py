@@ -23,6 +23,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from training.finetune import FinetuneResult
 
 # Drawn digits for training use this seed; the checks (robustness, tests) draw with small seeds (0, 1, ...).
 TRAIN_SEED = 1_000_003
@@ -60,6 +64,38 @@ def _report(event: dict) -> None:
         print(f"epoch {event['epoch']}/{event['epochs']}: loss {event['loss']:.4f}, accuracy {event['accuracy']:.4f}")
 
 
+def print_comparison(metrics: dict) -> None:
+    """Print the base model and the refined one side by side, as the service runs them (served copies)."""
+    base, blend = metrics["parent"], metrics["blend"]
+    chosen = chosen_check_accuracy(blend)
+    print(f"{'':<34}{'base':>10}{'refined':>10}")
+    if chosen is not None:
+        print(f"{'MNIST check images (decides)':<34}{blend['base_accuracy']:>10.4f}{chosen:>10.4f}")
+    for name, key in (("MNIST test", "mnist"), ("drawn digits (held out)", "holdout")):
+        print(f"{name:<34}{base[key]['accuracy']:>10.4f}{metrics[key]['accuracy']:>10.4f}")
+
+
+def refined_summary(base_model: str | Path, result: FinetuneResult, drawn: int) -> dict:
+    """Return the refined model's metrics JSON: the base model's, with the new test figures and how they came."""
+    base, new = result.metrics["parent"], result.metrics
+    base_summary_path = Path(base_model).with_suffix(".metrics.json")
+    base_summary = json.loads(base_summary_path.read_text()) if base_summary_path.exists() else {}
+    return {
+        **{key: value for key, value in base_summary.items() if key != "test"},
+        "test": new["mnist"],
+        "refined": {
+            "base_test": base["mnist"],
+            "drawn_digits": drawn,
+            "drawn_seed": TRAIN_SEED,
+            "drawn_check": {"seed": CHECK_SEED, "base": base["holdout"], "refined": new["holdout"]},
+            "counts": result.counts,
+            "blend": new["blend"],
+            "history": result.history,
+            "seconds": round(result.seconds["total"], 1),
+        },
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
@@ -85,36 +121,13 @@ def main(argv: list[str] | None = None) -> int:
         on_event=_report,
     )
 
-    # Both models as the service runs them (served copies), side by side.
-    base, new, blend = result.metrics["parent"], result.metrics, result.metrics["blend"]
-    kept = keeps_mnist(blend, max_drop=config.max_check_drop)
-    chosen = chosen_check_accuracy(blend)
-    print(f"{'':<34}{'base':>10}{'refined':>10}")
-    if chosen is not None:
-        print(f"{'MNIST check images (decides)':<34}{blend['base_accuracy']:>10.4f}{chosen:>10.4f}")
-    for name, key in (("MNIST test", "mnist"), ("drawn digits (held out)", "holdout")):
-        print(f"{name:<34}{base[key]['accuracy']:>10.4f}{new[key]['accuracy']:>10.4f}")
-    if not kept:
+    print_comparison(result.metrics)
+    if not keeps_mnist(result.metrics["blend"], max_drop=config.max_check_drop):
         print("not written: the refined model reads the MNIST check images less well than the base")
         return 1
 
     output = save_model(result.model, args.output)
-    base_summary_path = Path(args.model).with_suffix(".metrics.json")
-    base_summary = json.loads(base_summary_path.read_text()) if base_summary_path.exists() else {}
-    summary = {
-        **{key: value for key, value in base_summary.items() if key != "test"},
-        "test": new["mnist"],
-        "refined": {
-            "base_test": base["mnist"],
-            "drawn_digits": len(train_x),
-            "drawn_seed": TRAIN_SEED,
-            "drawn_check": {"seed": CHECK_SEED, "base": base["holdout"], "refined": new["holdout"]},
-            "counts": result.counts,
-            "blend": new["blend"],
-            "history": result.history,
-            "seconds": round(result.seconds["total"], 1),
-        },
-    }
+    summary = refined_summary(args.model, result, drawn=len(train_x))
     output.with_suffix(".metrics.json").write_text(json.dumps(summary, indent=2))
     print(f"saved {output} ({output.stat().st_size / 1e6:.2f} MB)")
     return 0

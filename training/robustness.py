@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from training.drawn_digits import drawn_digits
 from training.preprocessing import ImageRejected, preprocess_bytes
+from training.runtime import import_keras
 
 
 def _png(image: Image.Image, fmt: str = "PNG") -> bytes:
@@ -99,13 +100,11 @@ def _font_digits() -> tuple[list[bytes], list[int]]:
 
 def evaluate(model_path: str, count: int = 500, seed: int = 0) -> list[tuple[str, float, int, int]]:
     """Return (variant, accuracy, images, refused) rows for the model at `model_path`."""
-    import keras
-
     from training.data import load_sample
     from training.evaluate import predict_probabilities
     from training.serving import ServingModel
 
-    model = ServingModel.from_keras(keras.models.load_model(model_path, compile=False))
+    model = ServingModel.from_keras(import_keras().models.load_model(model_path, compile=False))
     rng = np.random.default_rng(seed)
     sample = load_sample()
     pick = rng.choice(len(sample.x_test), size=min(count, len(sample.x_test)), replace=False)

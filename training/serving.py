@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from training.model import INPUT_SHAPE, NUM_CLASSES
+from training.model import INPUT_SHAPE, NUM_CLASSES, fuse_for_inference
+from training.runtime import import_tensorflow
 
 # Bump when the export changes, so cached copies of the old kind are not reused.
 SERVING_FORMAT = "litert-dq8-1"
@@ -33,11 +34,7 @@ BUCKETS = (1, 4, 16, 64, 256)
 
 def export_serving_model(model) -> bytes:
     """Return the LiteRT flatbuffer the service runs for a Keras `model`."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    from training.model import fuse_for_inference
-
+    tf = import_tensorflow()
     tf.get_logger().setLevel("ERROR")  # the converter's "Assets written to ..." is not news
     converter = tf.lite.TFLiteConverter.from_keras_model(fuse_for_inference(model))
     converter.optimizations = [tf.lite.Optimize.DEFAULT]

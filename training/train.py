@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
+
+from training.augment import augmented_batches
+from training.data import Dataset, load_mnist, load_sample
+from training.evaluate import evaluate_model, format_report
+from training.model import build_model
+from training.runtime import import_keras, import_tensorflow
 
 DEFAULTS = {
     "epochs": 30,
@@ -53,49 +60,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def split_validation(data: Dataset, *, size: int, seed: int) -> tuple[tuple, tuple]:
+    """Return (images, labels) for training and for validation: `size` (at most a tenth) picked by `seed`.
 
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    from training.augment import build_augmenter
-    from training.data import load_mnist, load_sample
-    from training.evaluate import evaluate_model, format_report
-    from training.model import build_model
-
-    keras.utils.set_random_seed(args.seed)
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-
-    # Data: hold out the end of the (shuffled) training set for early stopping;
-    # the test set is only read once, after training.
-    data = load_sample() if args.sample else load_mnist(args.data_dir)
-    print(f"data: {data.source}: {len(data.x_train)} train, {len(data.x_test)} test images")
-    order = np.random.default_rng(args.seed).permutation(len(data.x_train))
-    val_size = min(args.val_size, len(order) // 10)
-    train_idx, val_idx = order[val_size:], order[:val_size]
-    x_train = data.x_train[train_idx, ..., None].astype("float32")
-    y_train = data.y_train[train_idx]
-    x_val = data.x_train[val_idx, ..., None].astype("float32")
-    y_val = data.y_train[val_idx]
-
-    # Augmentation runs in the input pipeline, on whole batches.
-    augmenter = build_augmenter(elastic=args.elastic)
-    train_ds = (
-        tf.data.Dataset.from_tensor_slices((x_train, y_train))
-        .shuffle(len(x_train), seed=args.seed, reshuffle_each_iteration=True)
-        .batch(args.batch_size)
-        .map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
+    Images come as float32 (N, 28, 28, 1), labels as they are stored.
+    """
+    order = np.random.default_rng(seed).permutation(len(data.x_train))
+    size = min(size, len(order) // 10)
+    train_idx, val_idx = order[size:], order[:size]
+    return (
+        (data.x_train[train_idx, ..., None].astype("float32"), data.y_train[train_idx]),
+        (data.x_train[val_idx, ..., None].astype("float32"), data.y_train[val_idx]),
     )
-    val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(500)
 
-    # Model and schedule: AdamW with a short warm-up, then cosine decay to ~0.
+
+def compiled_model(*, train_images: int, args: argparse.Namespace):
+    """Return a new model compiled for `args.epochs` over `train_images` images.
+
+    The schedule: AdamW with a short warm-up, then cosine decay to ~0.
+    """
+    keras = import_keras()
     model = build_model()
-    steps_per_epoch = int(np.ceil(len(x_train) / args.batch_size))
+    steps_per_epoch = int(np.ceil(train_images / args.batch_size))
     total_steps = steps_per_epoch * args.epochs
     warmup_steps = min(steps_per_epoch, total_steps // 10)
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -110,15 +96,21 @@ def main(argv: list[str] | None = None) -> int:
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    model.summary(print_fn=lambda line, **_: print(line))
+    return model
 
-    checkpoint = output.with_suffix(".best.keras")
+
+def fit(model, train_ds, val_ds, *, args: argparse.Namespace, checkpoint: Path):
+    """Train `model`, keeping the best epoch by validation loss; return Keras's History.
+
+    The best epoch by validation accuracy is also written to `checkpoint` as training goes.
+    """
+    keras = import_keras()
+
     callbacks = [
         keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_accuracy", save_best_only=True),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True),
     ]
-    started = time.monotonic()
-    history = model.fit(
+    return model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=args.epochs,
@@ -126,6 +118,30 @@ def main(argv: list[str] | None = None) -> int:
         verbose=2 if args.quiet else 1,
         shuffle=False,  # the dataset reshuffles itself every epoch
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    keras = import_keras()
+    tf = import_tensorflow()
+    keras.utils.set_random_seed(args.seed)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+    # Data: hold out part of the training set for early stopping; the test set is only read once, after training.
+    data = load_sample() if args.sample else load_mnist(args.data_dir)
+    print(f"data: {data.source}: {len(data.x_train)} train, {len(data.x_test)} test images")
+    (x_train, y_train), (x_val, y_val) = split_validation(data, size=args.val_size, seed=args.seed)
+
+    # Augmentation runs in the input pipeline, on whole batches.
+    train_ds = augmented_batches(x_train, y_train, batch_size=args.batch_size, seed=args.seed, elastic=args.elastic)
+    val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(500)
+
+    model = compiled_model(train_images=len(x_train), args=args)
+    model.summary(print_fn=lambda line, **_: print(line))
+    checkpoint = output.with_suffix(".best.keras")
+    started = time.monotonic()
+    history = fit(model, train_ds, val_ds, args=args, checkpoint=checkpoint)
     train_seconds = time.monotonic() - started
 
     # Evaluation on the test set, which training never saw.

@@ -74,3 +74,21 @@ def test_the_augmenter_keeps_shape_range_and_each_digit(digits, elastic):
     assert out.min() >= -1e-3 and out.max() <= 255.001
     assert (_ink(out) > 0.25 * _ink(digits)).all()
     assert not np.allclose(out, digits)
+
+
+def test_the_training_pipeline_yields_every_image_once_per_epoch_shuffled_and_distorted():
+    import keras
+
+    from training.augment import augmented_batches
+
+    keras.utils.set_random_seed(5)
+    images = load_sample().x_test[:64]
+    labels = np.arange(64)
+
+    batches = list(augmented_batches(images, labels, batch_size=16, seed=1))
+
+    assert [tuple(batch.shape) for batch, _ in batches] == [(16, 28, 28, 1)] * 4
+    order = np.concatenate([np.asarray(ids) for _, ids in batches])
+    assert sorted(order) == list(range(64)) and list(order) != list(range(64))
+    out = np.concatenate([np.asarray(batch) for batch, _ in batches])
+    assert not np.allclose(out, images[order, ..., None].astype("float32"))
