@@ -20,8 +20,9 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from django.core.files.base import ContentFile
+
+from recognizer import conf
 
 KEEP_LOADED = 2
 logger = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class LoadedModel:
         from training.serving import ServingModel
 
         self.path = path
-        threads = settings.RECOGNIZER["INFERENCE_THREADS"] or None
+        threads = conf.inference_threads()
         copy = served or serving_copy(path)
         seen = copy.stat().st_mtime_ns
         try:
@@ -107,7 +108,7 @@ def local_artifact_path(version) -> Path:
     The artifact lives in Django's storage (shared by every machine); each
     process keeps a local copy keyed by version and content hash.
     """
-    cache_dir = Path(settings.RECOGNIZER["MODEL_CACHE_DIR"])
+    cache_dir = conf.model_cache_dir()
     cache_dir.mkdir(parents=True, exist_ok=True)
     tag = version.artifact_sha256[:16] or hashlib.sha256(version.artifact.name.encode()).hexdigest()[:16]
     target = cache_dir / f"v{version.number}-{tag}.keras"

@@ -359,19 +359,3 @@ def save_model(model, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     return path
-
-
-def _neighbours(ink: np.ndarray) -> list[np.ndarray]:
-    padded = np.pad(ink, ((0, 0), (1, 1), (1, 1)))
-    return [padded[:, 1:-1, :-2], padded[:, 1:-1, 2:], padded[:, :-2, 1:-1], padded[:, 2:, 1:-1]]
-
-
-def outlined(images: np.ndarray) -> np.ndarray:
-    """Redraw (N, 28, 28) digits hollow, as with a bubble pen: a style the MNIST model often gets wrong.
-
-    The benchmark and the tests use it as the new style that fine-tuning must learn.
-    """
-    ink = np.asarray(images) > 96
-    thick = ink | np.logical_or.reduce(_neighbours(ink))
-    inner = thick & np.logical_and.reduce(_neighbours(thick))
-    return ((thick & ~inner) * 255).astype(np.uint8)

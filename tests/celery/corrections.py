@@ -7,8 +7,8 @@ import numpy as np
 from recognizer.models import Correction
 from tests.factories import CorrectionFactory, SubmissionFactory
 from training.data import load_sample
-from training.finetune import outlined
 from training.preprocessing import pixels_to_bytes
+from training.robustness import outlined
 
 
 def styled(images: np.ndarray, style: str) -> np.ndarray:

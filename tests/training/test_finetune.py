@@ -13,10 +13,10 @@ from training.finetune import (
     blend_with_base,
     choose_blend,
     finetune,
-    outlined,
     split_check_and_replay,
     stop_at,
 )
+from training.robustness import outlined
 
 
 def test_the_check_set_and_the_replay_sample_never_overlap():

@@ -124,8 +124,8 @@ class Command(BaseCommand):
     def _make_corrections(self, data, count: int) -> None:
         """Store `count` accepted corrections of hollow-stroke training digits (a style the model gets wrong)."""
         from recognizer.models import Correction, Submission
-        from training.finetune import outlined
         from training.preprocessing import pixels_to_bytes
+        from training.robustness import outlined
 
         owner = get_user_model().objects.create(username="bench")
         chosen = np.random.default_rng(7).choice(len(data.x_train), size=count, replace=False)
