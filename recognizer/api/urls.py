@@ -29,7 +29,6 @@ urlpatterns = [
     path("v1/models/active/", versions.ModelVersionActiveApi.as_view(), name="model-active"),
     path("v1/models/retrain/", retrain.RetrainStartApi.as_view(), name="model-retrain"),
     path("v1/models/retrain/<api_id:job_id>/", retrain.RetrainJobApi.as_view(), name="model-retrain-job"),
-    # POST v1/models/retrain/ lives in recognizer/api/retrain.py; add its line above this comment.
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file (docs/?script), not inline, so the
     # page works under the site's Content-Security-Policy (script-src 'self') with no exception.
