@@ -9,7 +9,7 @@ urlpatterns = [
     path("", pages.landing, name="landing"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("admin/dashboard/", include(("recognizer.web.dashboard", "dashboard"))),
+    path("admin/dashboard/", include("recognizer.web.dashboard_urls")),
     path("admin/", admin.site.urls),
     path("api/", include("recognizer.api.urls")),
     path("", include("recognizer.urls")),

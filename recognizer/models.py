@@ -96,6 +96,8 @@ class Submission(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Everyone's drawings in one download: not implied by the view permission.
+        permissions = [("export_dataset", "Can export the corrections dataset")]
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="submission_owner_created"),
             models.Index(fields=["owner", "is_corrected", "-created_at"], name="submission_owner_corrected"),

@@ -1,27 +1,25 @@
-"""Staff-only pages next to the admin: the dashboard, its charts, metrics charts and input thumbnails.
+"""Staff-only pages next to the admin: the dashboard and its charts, and model versions' metrics charts.
 
-Charts are drawn on the server with matplotlib's Agg backend (no pyplot
-state, so requests do not share figures). Every view here is for staff only:
-others are sent to the admin login.
+Every view here is for staff only: others are sent to the admin login. The
+views read through selectors and hand the rows to `recognizer.web.charts`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from datetime import timedelta
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.cache import cache
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from recognizer.models import ModelVersion, Submission
+from recognizer.models import ModelVersion
 from recognizer.selectors.dashboard import (
     correction_backlog,
     correction_confused_pairs,
@@ -30,19 +28,16 @@ from recognizer.selectors.dashboard import (
 )
 from recognizer.selectors.model_versions import model_version_get
 from recognizer.selectors.retrain_jobs import retrain_job_current
-from recognizer.selectors.submissions import submission_pixels
-from training.preprocessing import bytes_to_pixels, pixels_to_png
-
-app_name = "dashboard"
+from recognizer.web import charts
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-MAX_SCALE = 10
 CHARTS = ("daily", "accuracy", "confused")
 METRIC_SETS = ("mnist", "holdout")
+CONFUSED_PAIRS = 10
 
 
-def _days(request) -> int:
+def _days(request: HttpRequest) -> int:
     try:
         return min(MAX_DAYS, max(1, int(request.GET.get("days", DEFAULT_DAYS))))
     except ValueError:
@@ -55,18 +50,6 @@ def _png(data: bytes, *, max_age: int) -> HttpResponse:
     return response
 
 
-def _figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
-
-
-def _figure_png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
 def _daily_rows(days: int) -> list[dict]:
     """Every day of the period, oldest first, with zeros for days without submissions."""
     today = timezone.now().date()
@@ -76,57 +59,9 @@ def _daily_rows(days: int) -> list[dict]:
     return [{**counts.get(first + timedelta(days=n), empty), "day": first + timedelta(days=n)} for n in range(days)]
 
 
-def _daily_chart(days: int) -> bytes:
-    from matplotlib.ticker import MaxNLocator
-
-    rows = _daily_rows(days)
-    figure = _figure(6, 3)
-    axes = figure.add_subplot()
-    positions = range(len(rows))
-    axes.bar(positions, [row["total"] for row in rows], color="#3b6fd4", label="submissions")
-    axes.bar(positions, [row["corrected"] for row in rows], color="#e07b39", label="corrected")
-    step = max(1, len(rows) // 8)
-    axes.set_xticks(positions[::step], [row["day"].strftime("%b %d") for row in rows][::step], fontsize=8)
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_title(f"submissions per day, last {days} days (UTC)")
-    axes.legend(loc="upper left", fontsize=8)
-    return _figure_png(figure)
-
-
-def _accuracy_chart() -> bytes:
-    rows = model_version_live_accuracy()
-    figure = _figure(6, 3)
-    axes = figure.add_subplot()
-    labels = [f"v{row['number']}" for row in rows]
-    axes.bar(labels, [row["accuracy"] or 0 for row in rows], color="#3b6fd4", label="all predictions")
-    axes.plot(labels, [row["feedback_accuracy"] for row in rows], "o", color="#e07b39", label="with feedback only")
-    axes.set_ylim(0, 1)
-    axes.set_title("live accuracy per model version, from people's corrections")
-    axes.legend(loc="lower left", fontsize=8)
-    if not rows:
-        axes.text(0.5, 0.5, "no predictions yet", ha="center", va="center", transform=axes.transAxes)
-    return _figure_png(figure)
-
-
-def _confused_chart() -> bytes:
-    from matplotlib.ticker import MaxNLocator
-
-    rows = correction_confused_pairs(limit=10)
-    figure = _figure(6, 3)
-    axes = figure.add_subplot()
-    labels = [f"{row['true']} read as {row['predicted']}" for row in rows][::-1]
-    axes.barh(labels, [row["count"] for row in rows][::-1], color="#c0392b")
-    axes.set_title("most confused digit pairs (true read as predicted)")
-    axes.set_xlabel("corrections")
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if not rows:
-        axes.text(0.5, 0.5, "no corrections yet", ha="center", va="center", transform=axes.transAxes)
-    return _figure_png(figure)
-
-
 @staff_member_required
 @require_GET
-def dashboard(request):
+def dashboard(request: HttpRequest) -> HttpResponse:
     """Submissions per day, live accuracy per version, confused pairs and the review backlog."""
     days = _days(request)
     context = {
@@ -136,7 +71,7 @@ def dashboard(request):
         "day_choices": (7, 30, 90, 365),
         "daily": _daily_rows(days),
         "accuracy": model_version_live_accuracy(),
-        "confused": correction_confused_pairs(limit=10),
+        "confused": correction_confused_pairs(limit=CONFUSED_PAIRS),
         "backlog": correction_backlog(),
         "retrain_job": retrain_job_current(),
         "charts": {name: reverse("dashboard:chart", args=[name]) + f"?days={days}" for name in CHARTS},
@@ -147,14 +82,15 @@ def dashboard(request):
 
 @staff_member_required
 @require_GET
-def chart(request, name: str):
+def chart(request: HttpRequest, name: str) -> HttpResponse:
     """One dashboard chart as a PNG, drawn from the current data."""
     if name == "daily":
-        data = _daily_chart(_days(request))
+        days = _days(request)
+        data = charts.daily_chart(_daily_rows(days), days=days)
     elif name == "accuracy":
-        data = _accuracy_chart()
+        data = charts.accuracy_chart(model_version_live_accuracy())
     elif name == "confused":
-        data = _confused_chart()
+        data = charts.confused_chart(correction_confused_pairs(limit=CONFUSED_PAIRS))
     else:
         raise Http404("No such chart.")
     return _png(data, max_age=60)
@@ -162,13 +98,8 @@ def chart(request, name: str):
 
 @staff_member_required
 @require_GET
-def model_version_chart(request, version_id: int, which: str):
-    """Per-class accuracy and confusion matrix of one version's evaluation, as a PNG.
-
-    Drawn by training.evaluate.plot_metrics and cached by the metrics' content.
-    """
-    from training.evaluate import plot_metrics
-
+def model_version_chart(request: HttpRequest, version_id: int, which: str) -> HttpResponse:
+    """Per-class accuracy and confusion matrix of one version's evaluation, as a PNG, cached by the metrics' content."""
     try:
         version = model_version_get(version_id=version_id)
     except ModelVersion.DoesNotExist:
@@ -180,35 +111,9 @@ def model_version_chart(request, version_id: int, which: str):
     key = f"admin-metrics-chart:{version.pk}:{which}:{digest}"
     data = cache.get(key)
     if data is None:
-        buffer = io.BytesIO()
         title = f"{version} on {'MNIST test' if which == 'mnist' else 'held-out corrections'}"
         if metrics.get("accuracy") is not None:
             title += f": accuracy {metrics['accuracy']:.4f}"
-        plot_metrics(metrics, buffer, title=title)
-        data = buffer.getvalue()
+        data = charts.metrics_chart(metrics, title=title)
         cache.set(key, data, timeout=24 * 3600)
     return _png(data, max_age=3600)
-
-
-@staff_member_required
-@require_GET
-def submission_input(request, submission_id: int):
-    """The 28x28 model input of one submission as a PNG (dark ink on white), `?scale=` 1 to 10."""
-    try:
-        pixels = submission_pixels(submission_id=submission_id)
-    except Submission.DoesNotExist:
-        raise Http404("No such submission.") from None
-    try:
-        scale = min(MAX_SCALE, max(1, int(request.GET.get("scale", 1))))
-    except ValueError:
-        scale = 1
-    # The input of a submission never changes once stored.
-    return _png(pixels_to_png(bytes_to_pixels(pixels), scale=scale), max_age=86400)
-
-
-urlpatterns = [
-    path("", dashboard, name="index"),
-    path("charts/<str:name>.png", chart, name="chart"),
-    path("models/<int:version_id>/<str:which>.png", model_version_chart, name="model_version_chart"),
-    path("submissions/<int:submission_id>/input.png", submission_input, name="submission_input"),
-]

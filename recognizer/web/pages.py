@@ -2,19 +2,19 @@
 
 The draw page and the history page store, predict, correct and delete
 through the REST API from JavaScript, so they share the API's one code path
-into the services. These views only read and render.
+into the services. These views only read and render; the pictures of
+submissions come from `recognizer.web.images`.
 """
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from recognizer.models import Submission
-from recognizer.selectors.submissions import submission_get, submission_list, submission_stats
-from training.preprocessing import bytes_to_pixels, pixels_to_png
+from recognizer.selectors.submissions import submission_list, submission_stats
 
 HISTORY_PAGE_SIZE = 25
 # Past this the offset would overflow the database's integers; no one has that many pages.
@@ -126,17 +126,3 @@ def history(request):
         "stats": submission_stats(user=request.user),
     }
     return render(request, "recognizer/history.html", context)
-
-
-@login_required
-@require_GET
-def submission_input(request, submission_id: int):
-    """The 28x28 image the model saw for one of the person's submissions, as PNG."""
-    try:
-        submission = submission_get(user=request.user, submission_id=submission_id)
-    except Submission.DoesNotExist:
-        raise Http404("No such submission.") from None
-    response = HttpResponse(pixels_to_png(bytes_to_pixels(submission.pixels)), content_type="image/png")
-    response["Cache-Control"] = "private, max-age=86400"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response

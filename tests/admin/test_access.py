@@ -1,4 +1,7 @@
-"""Staff only, everywhere: the admin pages, the dashboard, its charts and the thumbnails."""
+"""Staff only, everywhere: the admin pages, the dashboard and its charts.
+
+The pictures of submissions are the owner's or staff's: tests/web/test_private_media.py.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,6 @@ def urls(versions):
         reverse("dashboard:chart", args=["daily"]),
         reverse("dashboard:chart", args=["accuracy"]),
         reverse("dashboard:chart", args=["confused"]),
-        reverse("dashboard:submission_input", args=[submission.pk]),
         reverse("dashboard:model_version_chart", args=[v2.pk, "mnist"]),
         reverse("admin:recognizer_submission_changelist"),
         reverse("admin:recognizer_submission_change", args=[submission.pk]),

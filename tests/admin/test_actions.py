@@ -8,11 +8,17 @@ import zipfile
 
 import numpy as np
 import pytest
+from django.contrib import admin
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from recognizer.admin import actions as admin_actions
+from recognizer.admin import corrections as correction_admin
+from recognizer.admin import submissions as submission_admin
 from recognizer.models import Correction, RetrainJob, Submission
-from tests.factories import CorrectionFactory, SubmissionFactory
+from tests.factories import CorrectionFactory, SubmissionFactory, UserFactory
 from training.data import read_idx
 from training.preprocessing import bytes_to_pixels
 
@@ -93,6 +99,36 @@ def test_reopen_confirms_then_withdraws_the_corrections_and_logs_them(staff_clie
     assert Correction.objects.filter(pk=queue["pending"].pk).exists()
 
 
+def test_withdraw_action_says_what_it_does_under_its_old_name(staff_client, queue):
+    actions = dict(staff_client.get(CHANGELIST).context["action_form"].fields["action"].choices)
+    assert actions["reopen"] == "Withdraw corrections (send back to their owners)"
+    page = run(staff_client, "reopen", [queue["accepted"].submission])
+    assert 'name="action" value="reopen"' in page.content.decode()
+    assert 'value="Yes, withdraw them"' in page.content.decode()
+
+
+def spy(monkeypatch, module, name: str) -> list[dict]:
+    """Record every call of `module.name`, still calling it."""
+    calls = []
+    real = getattr(module, name)
+
+    def recording(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(module, name, recording)
+    return calls
+
+
+def test_withdraw_is_one_service_call_for_the_whole_selection(staff_client, staff_user, queue, monkeypatch):
+    calls = spy(monkeypatch, admin_actions, "corrections_withdraw")
+    chosen = [queue["accepted"].submission, queue["pending"].submission, queue["confident"]]
+    run(staff_client, "reopen", chosen, apply="yes")
+    assert len(calls) == 1
+    assert sorted(calls[0]["submission_ids"]) == sorted(s.pk for s in chosen)
+    assert calls[0]["by"] == staff_user
+
+
 def read_export(response, folder) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert sorted(archive.namelist()) == ["images-idx3-ubyte.gz", "labels-idx1-ubyte.gz", "labels.csv"]
@@ -154,6 +190,24 @@ def test_delete_goes_through_the_service_and_removes_the_image(staff_client, que
     assert not storage.exists(name)
 
 
+def test_deleting_submissions_is_one_service_call(staff_client, queue, monkeypatch):
+    calls = spy(monkeypatch, submission_admin, "submissions_delete")
+    chosen = [queue["unsure"], queue["pending"].submission, queue["confident"]]
+    assert run(staff_client, "delete_selected", chosen, post="yes").status_code == 302
+    assert len(calls) == 1
+    assert sorted(calls[0]["submission_ids"]) == sorted(s.pk for s in chosen)
+    assert not Submission.objects.filter(pk__in=[s.pk for s in chosen]).exists()
+
+
+def test_deleting_corrections_is_one_withdrawal(staff_client, staff_user, queue, monkeypatch):
+    calls = spy(monkeypatch, correction_admin, "corrections_withdraw")
+    chosen = [queue["pending"], queue["accepted"], queue["rejected"]]
+    data = {"action": "delete_selected", "_selected_action": [c.pk for c in chosen], "post": "yes"}
+    assert staff_client.post(reverse("admin:recognizer_correction_changelist"), data).status_code == 302
+    assert calls == [{"submission_ids": calls[0]["submission_ids"], "by": staff_user}]
+    assert sorted(calls[0]["submission_ids"]) == sorted(c.submission_id for c in chosen)
+
+
 def test_deleting_corrections_in_their_admin_withdraws_them(staff_client, queue):
     pending, accepted = queue["pending"], queue["accepted"]
     changelist = reverse("admin:recognizer_correction_changelist")
@@ -179,3 +233,43 @@ def test_actions_are_refused_to_people_who_are_not_staff(user_client, queue, act
     assert response["Location"].startswith(reverse("admin:login"))
     assert Correction.objects.get(pk=queue["pending"].pk).review_state == Correction.Review.PENDING
     assert not RetrainJob.objects.exists()
+
+
+def action_names(changelist) -> set[str]:
+    """The actions a changelist offers; without any, it has no action form at all."""
+    form = changelist.context["action_form"]
+    return {name for name, _ in form.fields["action"].choices} if form else set()
+
+
+def staff_with(*codenames: str):
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="recognizer", codename__in=codenames))
+    return user
+
+
+def test_export_needs_its_own_permission_not_the_view_permission(client, queue):
+    client.force_login(staff_with("view_submission"))
+    listing = client.get(CHANGELIST)
+    assert listing.status_code == 200
+    assert "export_dataset" not in action_names(listing)
+    # Posting it anyway gets the list page back (the changelist has no action to run), never a download.
+    response = run(client, "export_dataset", [queue["unsure"]])
+    assert response.status_code in (200, 302, 403)
+    assert response.get("Content-Type") != "application/zip"
+    assert not response.has_header("Content-Disposition")
+
+
+def test_export_is_allowed_with_the_export_permission(client, queue):
+    client.force_login(staff_with("view_submission", "export_dataset"))
+    assert "export_dataset" in action_names(client.get(CHANGELIST))
+    response = run(client, "export_dataset", [queue["unsure"]])
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+
+
+def test_the_export_action_itself_refuses_without_the_permission(rf, queue):
+    """Even called some other way than through the changelist, the action checks the permission."""
+    request = rf.post(CHANGELIST)
+    request.user = staff_with("view_submission", "change_submission")
+    with pytest.raises(PermissionDenied):
+        admin_actions.export_dataset(admin.site.get_model_admin(Submission), request, Submission.objects.all())

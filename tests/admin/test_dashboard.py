@@ -95,14 +95,3 @@ def test_dashboard_charts_are_pngs_with_or_without_data(staff_client, request, n
 
 def test_unknown_chart_is_404(staff_client):
     assert staff_client.get(reverse("dashboard:chart", args=["nope"])).status_code == 404
-
-
-def test_input_thumbnail_is_the_28x28_input_scaled(staff_client):
-    submission = SubmissionFactory()
-    url = reverse("dashboard:submission_input", args=[submission.pk])
-    image = Image.open(io.BytesIO(staff_client.get(url + "?scale=4").content))
-    assert image.size == (112, 112)
-    response = staff_client.get(url)
-    assert Image.open(io.BytesIO(response.content)).size == (28, 28)
-    assert "max-age" in response["Cache-Control"]
-    assert staff_client.get(reverse("dashboard:submission_input", args=[submission.pk + 1000])).status_code == 404

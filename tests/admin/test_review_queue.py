@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from recognizer.admin import SubmissionAdmin
+from recognizer.admin.submissions import SubmissionAdmin
 from recognizer.models import Correction, Submission
 from tests.factories import CorrectionFactory, SubmissionFactory, UserFactory
 
@@ -33,7 +33,9 @@ def test_queue_rows_show_both_thumbnails_prediction_correction_and_review(staff_
     html = response.content.decode()
     pending = queue["pending"]
     assert html.count('src="data:image/png;base64,') == len(queue)
-    assert pending.submission.image.url in html
+    # The original through the view that checks owner or staff, never a public media address.
+    assert reverse("recognizer:submission_original", args=[pending.submission.pk]) in html
+    assert pending.submission.image.name not in html
     assert f"<b>{pending.submission.predicted_digit}</b> (90.0%)" in html
     assert f"<b>{pending.label}</b>" in html
     assert "Pending review" in html and "Accepted for training" in html
@@ -114,7 +116,8 @@ def test_change_page_shows_the_input_large_and_the_correction(staff_client, queu
     correction = queue["pending"]
     response = staff_client.get(reverse("admin:recognizer_submission_change", args=[correction.submission.pk]))
     html = response.content.decode()
-    assert reverse("dashboard:submission_input", args=[correction.submission.pk]) + "?scale=8" in html
+    assert reverse("recognizer:submission_input", args=[correction.submission.pk]) + "?scale=8" in html
+    assert reverse("recognizer:submission_original", args=[correction.submission.pk]) in html
     assert "Pending review" in html
     assert 'name="_save"' not in html  # read-only: changes go through the actions
 

@@ -1,0 +1,173 @@
+"""Submissions in the admin: the review queue, worst predictions first."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from recognizer.admin import filters
+from recognizer.admin.actions import (
+    accept_corrections,
+    export_dataset,
+    reject_corrections,
+    relabel,
+    start_retraining,
+    withdraw_corrections,
+)
+from recognizer.admin.base import ReadOnlyRowsMixin
+from recognizer.admin.display import THUMB_STYLE, correction_of, input_data_uri, input_url, original_url
+from recognizer.models import Submission
+from recognizer.selectors.submissions import REVIEW_ORDER, submission_review_queue
+from recognizer.services.submissions import submissions_delete
+
+
+@admin.register(Submission)
+class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "original",
+        "model_input",
+        "prediction",
+        "correction_label",
+        "review_state",
+        "owner",
+        "source",
+        "created_at",
+    )
+    list_display_links = ("id",)
+    list_filter = (
+        "status",
+        filters.PredictedDigitFilter,
+        filters.CorrectedDigitFilter,
+        filters.HasCorrectionFilter,
+        filters.ReviewStateFilter,
+        filters.ConfidenceBandFilter,
+        "model_version",
+        "source",
+        "created_at",
+    )
+    search_fields = ("=id", "owner__username", "owner__email")
+    list_per_page = 100
+    list_max_show_all = 500
+    # One COUNT per page is enough on a large table.
+    show_full_result_count = False
+    # Per-choice counts would cost a COUNT per filter choice.
+    show_facets = admin.ShowFacets.NEVER
+    actions = (
+        accept_corrections,
+        reject_corrections,
+        relabel,
+        "reopen",
+        export_dataset,
+        start_retraining,
+        "delete_selected",
+    )
+    # The action withdraws corrections; it is posted as "reopen", its name from before, which forms and tests use.
+    reopen = withdraw_corrections
+    fieldsets = (
+        (None, {"fields": ("original_large", "input_large", "owner", "source", "status", "error", "created_at")}),
+        (
+            "Prediction",
+            {"fields": ("prediction", "probability_table", "model_version", "inference_ms", "predicted_at")},
+        ),
+        ("Correction", {"fields": ("correction_summary",)}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Submission]:
+        return submission_review_queue()
+
+    def get_ordering(self, request: HttpRequest) -> list:
+        # Corrections waiting for review, then the least confident predictions.
+        # Expressions, not the annotation's name: other admins' forms order submissions this way too.
+        return [*REVIEW_ORDER]
+
+    def has_export_dataset_permission(self, request: HttpRequest) -> bool:
+        """Return whether the user may download everyone's drawings as a dataset (its own permission)."""
+        return request.user.has_perm(f"{self.opts.app_label}.export_dataset")
+
+    def correction_ids(self, queryset: QuerySet[Submission]) -> list[int]:
+        """Return the ids of the selected submissions' corrections, for the review actions."""
+        return list(queryset.filter(is_corrected=True).values_list("correction__id", flat=True))
+
+    def delete_model(self, request: HttpRequest, obj: Submission) -> None:
+        submissions_delete(submission_ids=[obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        # One call, one transaction, for the whole selection.
+        submissions_delete(submission_ids=list(queryset.values_list("pk", flat=True)))
+
+    # Columns and fields.
+
+    @admin.display(description="original")
+    def original(self, obj: Submission) -> str:
+        if not obj.image:
+            return "-"
+        return format_html(
+            '<img src="{}" alt="original {}" style="{}" loading="lazy">', original_url(obj), obj.pk, THUMB_STYLE
+        )
+
+    @admin.display(description="28x28 input")
+    def model_input(self, obj: Submission) -> str:
+        if not obj.pixels:
+            return "-"
+        return format_html('<img src="{}" alt="input {}" style="{}">', input_data_uri(obj.pixels), obj.pk, THUMB_STYLE)
+
+    @admin.display(description="prediction", ordering="confidence")
+    def prediction(self, obj: Submission) -> str:
+        if obj.predicted_digit is None:
+            return obj.get_status_display()
+        return format_html("<b>{}</b> ({})", obj.predicted_digit, f"{obj.confidence:.1%}")
+
+    @admin.display(description="correction", ordering="correction__label")
+    def correction_label(self, obj: Submission) -> str:
+        correction = correction_of(obj)
+        if correction is None:
+            return "-"
+        same = correction.label == obj.predicted_digit
+        return format_html("<b>{}</b>{}", correction.label, " (confirms)" if same else "")
+
+    @admin.display(description="review", ordering="-needs_review")
+    def review_state(self, obj: Submission) -> str:
+        correction = correction_of(obj)
+        return correction.get_review_state_display() if correction else "-"
+
+    @admin.display(description="original image")
+    def original_large(self, obj: Submission) -> str:
+        if not obj.image:
+            return "-"
+        return format_html('<img src="{}" alt="original" style="max-width:280px;max-height:280px">', original_url(obj))
+
+    @admin.display(description="28x28 model input")
+    def input_large(self, obj: Submission) -> str:
+        return format_html('<img src="{}" alt="model input" width="224" height="224">', input_url(obj, scale=8))
+
+    @admin.display(description="probabilities")
+    def probability_table(self, obj: Submission) -> str:
+        if not obj.probabilities:
+            return "-"
+        return format_html_join(
+            "",
+            '<div style="display:flex;align-items:center;gap:6px"><span style="width:1em">{}</span>'
+            '<span style="display:inline-block;height:10px;width:{}px;background:#3b6fd4"></span>{}</div>',
+            ((d, round(p * 200), f"{p:.2%}") for d, p in enumerate(obj.probabilities)),
+        )
+
+    @admin.display(description="correction")
+    def correction_summary(self, obj: Submission) -> str:
+        correction = correction_of(obj)
+        if correction is None:
+            return "No correction."
+        history = ", ".join(str(entry.get("label")) for entry in correction.history) or "none"
+        trained = str(correction.trained_in) if correction.trained_in_id else "not yet"
+        return format_html(
+            '<a href="{}">{}</a>; {}; reviewed by {}; earlier labels: {}; trained in: {}',
+            reverse("admin:recognizer_correction_change", args=[correction.pk]),
+            correction.label,
+            correction.get_review_state_display(),
+            correction.reviewed_by or "nobody",
+            history,
+            trained,
+        )
