@@ -1,10 +1,10 @@
-from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
-from django.views.static import serve
+from django.urls import include, path
 
 from recognizer.web import accounts, pages
 
+# No media URLs, with DEBUG on or off: people's drawings are served only by views that
+# check their owner (recognizer.web.images, the API's image endpoint), never as public files.
 urlpatterns = [
     path("", pages.landing, name="landing"),
     path("accounts/signup/", accounts.signup, name="signup"),
@@ -14,7 +14,3 @@ urlpatterns = [
     path("api/", include("recognizer.api.urls")),
     path("", include("recognizer.urls")),
 ]
-
-if settings.DEBUG:
-    # Production serves media from the storage backend or the front server.
-    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
