@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 
 from benchmarks.scale import median_ms, store_submissions
-from recognizer.admin import SubmissionAdmin
+from recognizer.admin.submissions import SubmissionAdmin
 from recognizer.models import Correction
 from recognizer.selectors.submissions import submission_review_queue
 from tests.factories import UserFactory

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from recognizer.admin import THUMB_STYLE, SubmissionAdmin
+from recognizer.admin.submissions import SubmissionAdmin
 from recognizer.models import Submission
 from recognizer.selectors.submissions import submission_review_queue
 from tests.factories import SubmissionFactory, UserFactory
@@ -23,8 +23,8 @@ ROUNDS = 3
 
 
 def by_url(self, obj: Submission) -> str:
-    url = reverse("dashboard:submission_input", args=[obj.pk])
-    return format_html('<img src="{}" alt="input {}" style="{}">', url, obj.pk, THUMB_STYLE)
+    url = reverse("recognizer:submission_input", args=[obj.pk])
+    return format_html('<img class="digit-thumb" src="{}" alt="input {}">', url, obj.pk)
 
 
 def test_thumbnail_cost(staff_client, monkeypatch):
@@ -43,7 +43,7 @@ def test_thumbnail_cost(staff_client, monkeypatch):
 
     def page_and_thumbnails() -> int:
         return page() + sum(
-            len(staff_client.get(reverse("dashboard:submission_input", args=[pk])).content) for pk in ids
+            len(staff_client.get(reverse("recognizer:submission_input", args=[pk])).content) for pk in ids
         )
 
     def without_pixels(self, request):

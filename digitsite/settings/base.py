@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -78,13 +78,13 @@ TEMPLATES = [
 # Content-Security-Policy on every answer (django-csp); a view that sets its own header keeps it (the image API's).
 # Scripts only from this site's own files: no inline script, no eval, so injected markup cannot run.
 # Images: the site's, plus data: URLs (the admin's thumbnails, Swagger UI's icons); an image cannot run anything.
-# Styles: 'unsafe-inline' only until the last inline styles move to stylesheets (the staff dashboard's <style>,
-# the history page's bar widths, a few admin templates); then drop it. Inline CSS cannot run script.
+# Styles only from the site's own stylesheets too: no style attribute or <style> element anywhere (the admin's
+# additions are in static/css/admin.css), so injected markup cannot restyle a page either.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
-        "style-src": [SELF, UNSAFE_INLINE],
+        "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "connect-src": [SELF],
         "font-src": [SELF],

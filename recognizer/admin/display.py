@@ -14,10 +14,6 @@ from django.utils.html import format_html
 from recognizer.models import Correction, ModelVersion, Submission
 from training.preprocessing import bytes_to_pixels, pixels_to_png
 
-THUMB_STYLE = (
-    "width:56px;height:56px;object-fit:contain;background:#fff;border:1px solid #ddd;image-rendering:pixelated"
-)
-
 
 def input_data_uri(pixels: bytes) -> str:
     """Return the 28x28 input as an inline PNG (about 0.4 kB), so the list needs no request per row."""

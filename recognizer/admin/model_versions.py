@@ -79,7 +79,7 @@ class ModelVersionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         ]
         if not charts:
             return "No per-class metrics recorded for this version."
-        return format_html_join("", '<p><img src="{}" alt="{} metrics" style="max-width:100%"></p>', charts)
+        return format_html_join("", '<p><img class="metric-chart" src="{}" alt="{} metrics"></p>', charts)
 
     @admin.display(description="training counts")
     def training_table(self, obj: ModelVersion) -> str:

@@ -61,7 +61,7 @@ class RetrainJobAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
 
     @admin.display(description="log")
     def log_text(self, obj: RetrainJob) -> str:
-        return format_html('<pre style="max-height:30em;overflow:auto;white-space:pre-wrap">{}</pre>', obj.log or "")
+        return format_html('<pre class="job-log">{}</pre>', obj.log or "")
 
     @admin.display(description="result version")
     def result_link(self, obj: RetrainJob) -> str:

@@ -18,7 +18,7 @@ from recognizer.admin.actions import (
     withdraw_corrections,
 )
 from recognizer.admin.base import ReadOnlyRowsMixin
-from recognizer.admin.display import THUMB_STYLE, correction_of, input_data_uri, input_url, original_url
+from recognizer.admin.display import correction_of, input_data_uri, input_url, original_url
 from recognizer.models import Submission
 from recognizer.selectors.submissions import REVIEW_ORDER, submission_review_queue
 from recognizer.services.submissions import submissions_delete
@@ -106,14 +106,14 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         if not obj.image:
             return "-"
         return format_html(
-            '<img src="{}" alt="original {}" style="{}" loading="lazy">', original_url(obj), obj.pk, THUMB_STYLE
+            '<img class="digit-thumb" src="{}" alt="original {}" loading="lazy">', original_url(obj), obj.pk
         )
 
     @admin.display(description="28x28 input")
     def model_input(self, obj: Submission) -> str:
         if not obj.pixels:
             return "-"
-        return format_html('<img src="{}" alt="input {}" style="{}">', input_data_uri(obj.pixels), obj.pk, THUMB_STYLE)
+        return format_html('<img class="digit-thumb" src="{}" alt="input {}">', input_data_uri(obj.pixels), obj.pk)
 
     @admin.display(description="prediction", ordering="confidence")
     def prediction(self, obj: Submission) -> str:
@@ -138,7 +138,7 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
     def original_large(self, obj: Submission) -> str:
         if not obj.image:
             return "-"
-        return format_html('<img src="{}" alt="original" style="max-width:280px;max-height:280px">', original_url(obj))
+        return format_html('<img class="digit-original" src="{}" alt="original">', original_url(obj))
 
     @admin.display(description="28x28 model input")
     def input_large(self, obj: Submission) -> str:
@@ -150,9 +150,9 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
             return "-"
         return format_html_join(
             "",
-            '<div style="display:flex;align-items:center;gap:6px"><span style="width:1em">{}</span>'
-            '<span style="display:inline-block;height:10px;width:{}px;background:#3b6fd4"></span>{}</div>',
-            ((d, round(p * 200), f"{p:.2%}") for d, p in enumerate(obj.probabilities)),
+            '<div class="prob-row"><span class="prob-digit">{}</span>'
+            '<progress class="prob-bar" max="1" value="{}"></progress>{}</div>',
+            ((d, f"{p:.4f}", f"{p:.2%}") for d, p in enumerate(obj.probabilities)),
         )
 
     @admin.display(description="correction")

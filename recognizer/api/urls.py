@@ -1,5 +1,7 @@
 """URL contract of the REST API (v1). Keep these paths stable."""
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -32,7 +34,12 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file (docs/?script), not inline, so the
     # page works under the site's Content-Security-Policy (script-src 'self') with no exception.
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # Swagger UI sets one inline style as it starts; styles cannot run script, so that page alone allows them.
+    path(
+        "docs/",
+        csp_update({"style-src": [UNSAFE_INLINE]})(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
+        name="docs",
+    ),
     # Keep last: any other address under /api/ answers a JSON 404, not the HTML page.
     re_path(r"^", errors.not_found),
 ]

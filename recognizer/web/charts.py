@@ -8,6 +8,7 @@ canvas (no pyplot state), so concurrent requests never share a figure.
 from __future__ import annotations
 
 import io
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,11 +17,15 @@ if TYPE_CHECKING:
 BLUE = "#3b6fd4"
 ORANGE = "#e07b39"
 RED = "#c0392b"
+# The first import of matplotlib must happen once: two request threads importing it at the same moment can
+# see a half-initialised module ("module 'matplotlib' has no attribute 'get_data_path'", a 500).
+_IMPORT_LOCK = threading.Lock()
 
 
 def _figure(width: float, height: float) -> Figure:
     # Imported here: matplotlib costs a second to import, and only chart requests need it.
-    from matplotlib.figure import Figure
+    with _IMPORT_LOCK:
+        from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
