@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -31,6 +30,7 @@ from recognizer.selectors.submissions import submission_get, submission_list, su
 from recognizer.services.corrections import correction_set, correction_withdraw
 from recognizer.services.intake import IMAGE_CONTENT_TYPES
 from recognizer.services.submissions import submission_batch_create, submission_create, submission_delete
+from recognizer.web.images import original_response
 
 # Room for multipart headers and JSON around the image itself.
 ENVELOPE_BYTES = 64 * 1024
@@ -281,19 +281,9 @@ class SubmissionImageApi(BaseApi):
         """Send the image as it was uploaded, as a passive file that browsers never run."""
         submission = submission_get(user=request.user, submission_id=submission_id)
         try:
-            handle = submission.image.open("rb")
-        except (OSError, ValueError):  # the file is gone from storage
-            raise exceptions.NotFound("The image file is no longer stored.") from None
-        content_type = submission.image_content_type
-        if content_type not in IMAGE_CONTENT_TYPES:
-            content_type = "application/octet-stream"
-        extension = submission.image.name.rsplit(".", 1)[-1]
-        response = FileResponse(handle, content_type=content_type, filename=f"submission-{submission.pk}.{extension}")
-        # Only ever a picture: no sniffing it into HTML, no scripts even if opened directly.
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+            return original_response(submission, download=True)
+        except FileNotFoundError as error:
+            raise exceptions.NotFound(str(error)) from None
 
 
 class CorrectionSetApi(BaseApi):

@@ -55,16 +55,29 @@ def submission_input(request: HttpRequest, submission_id: int) -> HttpResponse:
     return _private(HttpResponse(png, content_type="image/png"), max_age=INPUT_MAX_AGE)
 
 
+def original_response(submission: Submission, *, download: bool = False) -> FileResponse:
+    """Answer the submission's image as it was sent; raise FileNotFoundError if storage lost it.
+
+    With `download`, browsers save it as `submission-<id>.<ext>` instead of showing it.
+    """
+    try:
+        handle = submission.image.open("rb")
+    except (OSError, ValueError) as error:  # the file is gone from storage
+        raise FileNotFoundError("The image file is no longer stored.") from error
+    content_type = submission.image_content_type
+    if content_type not in IMAGE_CONTENT_TYPES:
+        content_type = "application/octet-stream"
+    extension = submission.image.name.rsplit(".", 1)[-1]
+    filename = f"submission-{submission.pk}.{extension}" if download else ""
+    response = FileResponse(handle, content_type=content_type, as_attachment=False, filename=filename)
+    return _private(response, max_age=ORIGINAL_MAX_AGE)
+
+
 @login_required
 @require_GET
 def submission_original(request: HttpRequest, submission_id: int) -> HttpResponse:
     """The image as it was sent, shown in the page (the API's image endpoint offers it as a download)."""
-    submission = _readable(request, submission_id)
     try:
-        handle = submission.image.open("rb")
-    except (OSError, ValueError):  # the file is gone from storage
-        raise Http404("The image file is no longer stored.") from None
-    content_type = submission.image_content_type
-    if content_type not in IMAGE_CONTENT_TYPES:
-        content_type = "application/octet-stream"
-    return _private(FileResponse(handle, content_type=content_type), max_age=ORIGINAL_MAX_AGE)
+        return original_response(_readable(request, submission_id))
+    except FileNotFoundError as error:
+        raise Http404(str(error)) from None
