@@ -13,6 +13,8 @@ import numpy as np
 from training.runtime import import_keras
 
 SAMPLE_PATH = Path(__file__).resolve().parent / "sample" / "mnist_sample.npz"
+# Where Debian's package dataset-fashion-mnist puts its IDX files.
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 # The standard names, with the dot-separated spelling some mirrors use.
 _FILE_STEMS = {
@@ -131,3 +133,15 @@ def load_best_available(data_dir: str | os.PathLike | None = None) -> Dataset:
         except FileNotFoundError:
             pass
     return load_sample()
+
+
+def load_fashion_test(folder: str | os.PathLike = FASHION_DIR) -> np.ndarray | None:
+    """Return Fashion-MNIST's 10,000 test images, uint8 (N, 28, 28), or None where it is not installed.
+
+    For checks only: pictures of clothing that are not digits, drawn white on black like MNIST.
+    Nothing may train or fit on them, so that they stay a fair test of kinds never seen.
+    """
+    path = Path(folder) / "t10k-images-idx3-ubyte.gz"
+    if not path.exists():
+        return None
+    return np.ascontiguousarray(read_idx(path), dtype=np.uint8)

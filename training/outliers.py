@@ -1,0 +1,977 @@
+"""Pictures that are not one digit, made here: what the not-a-digit detector learns from and is checked on.
+
+The recognizer must say `not_a_digit` for a drawn letter, symbol, shape,
+scribble or noise, and `several_digits` for "42". Training and fitting use
+only the pictures this module makes: letters, symbols and shapes drawn with
+the pen of `training.drawn_digits` from hand-made stroke templates (several
+styles each), procedural scribbles, noise, lone marks, fragments and crops of
+digits, and rows of 2-4 digits. Public sets (Fashion-MNIST, fonts) are for
+checks only.
+
+Kinds (`KINDS`) are made of styles. Each style is either a training style or
+a check style, never both: `styles="check"` draws only letters, symbols,
+shapes and procedures that `styles="train"` never draws, so a check measures
+kinds of drawing the detector never saw; `styles="all"` draws both.
+Templates in `AMBIGUOUS` (O, l, Z, S, B, b, g, q, /, ...) read as a digit even
+to a person; they are left out unless asked for, so a check reports them apart.
+
+Seeds follow `training.drawn_digits`: checks draw with small seeds (0, 1, 7),
+training with large ones (TRAIN_SEED = 1,000,003 and up); never train on a
+small seed. A kind's pictures depend on its name, the seed and the styles
+chosen, so two kinds with one seed are still unrelated.
+
+MNIST enters only through `mnist_train`, MNIST training images the caller
+passes for the several-digit rows; this module never loads MNIST and
+refuses an array holding MNIST test images.
+
+    python -m training.outliers --kind letters --count 40 --out /tmp/outliers   # write PNGs to look at
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import io
+import logging
+import math
+import sys
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from training.drawn_digits import (
+    Stroke,
+    arc,
+    digit_strokes,
+    pick_colours,
+    png_bytes,
+    render_strokes,
+    transform_strokes,
+)
+from training.preprocessing import EmptyImage, preprocess_bytes, preprocess_image
+
+logger = logging.getLogger(__name__)
+
+TRAIN_SEED = 1_000_003
+CHECK_SEEDS = (0, 1, 7)
+
+KINDS = {
+    "letters": "the 52 Latin letters, upper and lower case, pen-drawn from stroke templates",
+    "symbols": "+ - = × ÷ % ? ! # @ & * / \\ < > $ ( ) [ ] ~ ^ : ; pen-drawn from stroke templates",
+    "shapes": "stars, arrows, houses, hearts, smileys, spirals, clouds, ... pen-drawn from stroke templates",
+    "scribbles": "random smooth curves, loops, scratching back and forth, tangles",
+    "noise": "salt and pepper, blotches, blurred random texture, ruled and squared paper",
+    "marks": "lines or dots only, tiny scribbles, hair-thin marks",
+    "partial": "a fragment of one stroke of a drawn digit",
+    "crops": "a drawn digit cut to a half or a corner, through its ink",
+    "several": "2 to 4 digits in a row: separated, close, touching or overlapping",
+    "blank": "empty paper, paper grain, a faint gradient: the service answers empty_image",
+}
+
+StyleSet = Literal["train", "check", "all"]
+Ambiguity = Literal["leave_out", "include", "only"]
+
+# Stroke templates, one string per style, in percent of a unit box (y down). Strokes are separated by
+# "|"; in a stroke "x,y" is a point and "(cx,cy,rx,ry,from,to)" an elliptic arc in degrees (0 is right,
+# 90 down); a stroke starting with "~" is drawn as a smooth curve through its points.
+_LETTERS = {
+    "A": ["10,97 50,3 90,97 | 27,62 73,62", "12,97 48,3 86,97 | 22,66 80,55"],
+    "B": [
+        "22,3 22,97 | 22,3 52,3 (52,25,24,22,-90,90) 22,47 | 22,47 56,47 (56,72,28,25,-90,90) 22,97",
+        "22,97 22,3 50,3 (50,25,24,22,-90,90) 30,47 54,47 (54,72,28,25,-90,90) 22,97",
+    ],
+    "C": ["(55,50,42,47,-40,-320)", "(58,50,40,47,-60,-300)"],
+    "D": ["22,3 22,97 | 22,3 (30,50,50,47,-90,90) 22,97", "22,97 22,3 (25,50,55,47,-90,90) 18,97"],
+    "E": ["80,3 20,3 20,97 80,97 | 20,50 68,50", "(52,27,30,24,-30,-270) (55,73,33,25,-90,-330)"],
+    "F": ["80,3 22,3 22,97 | 22,48 65,48", "22,97 22,3 80,3 | 10,50 62,50"],
+    "G": ["(52,50,40,47,-40,-350) 90,55 62,55", "(52,50,40,47,-50,-330) 88,97 | 64,58 96,58"],
+    "H": ["15,3 15,97 | 85,3 85,97 | 15,50 85,50", "15,3 15,97 | 15,55 85,45 | 85,3 85,97"],
+    "I": ["50,3 50,97", "30,3 70,3 | 50,3 50,97 | 30,97 70,97"],
+    "J": ["35,3 85,3 | 65,3 65,75 (42,75,23,22,0,160)", "68,3 68,72 (45,72,23,25,0,170)"],
+    "K": ["18,3 18,97 | 82,3 18,58 | 38,45 85,97", "18,3 18,97 | 80,3 20,52 82,97"],
+    "L": ["20,3 20,97 80,97", "25,3 22,97 85,92"],
+    "M": ["10,97 15,3 50,65 85,3 90,97", "10,97 10,3 50,97 90,3 90,97"],
+    "N": ["15,97 15,3 85,97 85,3", "15,97 15,3 | 15,3 85,97 | 85,97 85,3"],
+    "O": ["(50,50,40,47,-90,270)", "(50,50,40,47,-100,-460)"],
+    "P": ["20,97 20,3 55,3 (55,27,27,24,-90,90) 20,51", "20,97 20,3 | 20,3 (40,28,38,25,-90,90) 20,53"],
+    "Q": ["(50,47,40,44,0,360) | 58,72 90,100", "(50,47,40,44,-90,270) | 55,70 75,88 95,96"],
+    "R": [
+        "20,97 20,3 55,3 (55,27,27,24,-90,90) 20,51 | 45,51 85,97",
+        "20,97 20,3 (40,27,36,24,-90,90) 22,51 85,97",
+    ],
+    "S": ["(50,27,32,24,-20,-270) (50,73,34,24,-90,160)", "~85,12 60,3 25,12 25,35 75,62 78,88 50,97 15,88"],
+    "T": ["10,3 90,3 | 50,3 50,97", "8,8 50,2 92,6 | 52,4 48,97"],
+    "U": ["15,3 15,65 (50,65,35,32,180,0) 85,3", "15,3 15,65 (50,65,35,32,180,0) 85,3 85,97"],
+    "V": ["10,3 50,97 90,3"],
+    "W": ["5,3 27,97 50,35 73,97 95,3", "5,3 20,97 50,3 80,97 95,3"],
+    "X": ["15,3 85,97 | 85,3 15,97"],
+    "Y": ["12,3 50,50 88,3 | 50,50 50,97", "12,3 50,50 | 88,3 15,97"],
+    "Z": ["12,3 88,3 12,97 88,97", "12,3 88,3 12,97 88,97 | 30,50 70,50"],
+    "a": ["(45,72,30,28,-20,-370) | 76,44 76,100", "(45,72,30,28,-20,-360) 76,44 76,90 84,100"],
+    "b": ["22,0 22,100 | (48,72,27,27,-180,180)"],
+    "c": ["(52,70,32,29,-40,-320)"],
+    "d": ["(48,72,27,27,0,360) | 76,0 76,100", "(48,72,27,27,-10,-360) 76,0 76,100"],
+    "e": ["22,70 78,70 (50,70,28,29,0,-300)"],
+    "f": ["(62,18,18,16,-10,-180) 44,18 44,100 | 25,42 68,42"],
+    "g": ["(48,28,28,26,0,360) | 76,5 76,82 (50,82,26,18,0,170)"],
+    "h": ["22,0 22,100 | 22,65 (48,63,26,23,180,360) 74,100"],
+    "i": ["50,40 50,100 | 50,14 50,18"],
+    "j": ["60,40 60,88 (42,88,18,12,0,170) | 60,14 60,18"],
+    "k": ["22,0 22,100 | 70,45 22,78 | 38,68 75,100"],
+    "l": ["50,0 50,100", "~35,95 62,35 60,5 45,15 42,60 48,92 62,100"],
+    "m": ["15,40 15,100 15,62 (30,60,15,18,180,360) 45,100 45,62 (60,60,15,18,180,360) 75,100"],
+    "n": ["20,40 20,100 20,62 (48,62,28,22,180,360) 76,100"],
+    "o": ["(50,70,30,29,-90,270)"],
+    "p": ["22,0 22,100 | (48,28,27,27,-180,180)"],
+    "q": ["(52,29,27,27,0,360) | 78,0 78,100", "(52,29,27,27,0,360) | 78,0 78,100 88,90"],
+    "r": ["25,40 25,100 | 25,62 (50,62,25,18,180,300)"],
+    "s": ["(50,56,22,15,-20,-270) (50,84,24,15,-90,160)"],
+    "t": ["45,5 45,88 (60,88,15,12,180,90) | 25,38 70,38"],
+    "u": ["20,40 20,75 (45,75,25,25,180,0) 70,40 70,100"],
+    "v": ["15,40 50,100 85,40"],
+    "w": ["5,40 27,100 50,55 73,100 95,40"],
+    "x": ["20,40 80,100 | 80,40 20,100"],
+    "y": ["15,0 50,60 | 85,0 32,100"],
+    "z": ["20,40 80,40 20,100 80,100"],
+}
+
+_SYMBOLS = {
+    "+": ["50,10 50,90 | 10,50 90,50"],
+    "-": ["10,50 90,50", "10,52 50,48 90,50"],
+    "=": ["10,35 90,35 | 10,65 90,65"],
+    "×": ["20,20 80,80 | 80,20 20,80"],
+    "÷": ["10,50 90,50 | 50,18 50,22 | 50,78 50,82"],
+    "%": ["80,5 20,95 | (25,20,12,15,0,360) | (75,80,12,15,0,360)"],
+    "?": ["(50,28,28,24,-170,60) 50,65 50,75 | 50,92 50,95"],
+    "!": ["50,5 50,72 | 50,92 50,95"],
+    "#": ["35,10 28,90 | 70,10 63,90 | 12,35 88,35 | 10,65 85,65"],
+    "@": ["(48,52,15,17,-30,330) | 64,36 64,62 76,66 (50,50,36,40,20,-300)"],
+    "&": ["~88,97 32,42 28,25 42,6 58,12 60,28 22,62 20,82 35,97 58,92 82,58"],
+    "*": ["50,10 50,90 | 15,30 85,70 | 85,30 15,70"],
+    "/": ["80,5 20,95"],
+    "\\": ["20,5 80,95"],
+    "<": ["85,15 15,50 85,85"],
+    ">": ["15,15 85,50 15,85"],
+    "$": ["(50,30,30,20,-20,-270) (50,70,32,20,-90,160) | 50,0 50,100"],
+    "(": ["(80,50,50,52,-110,-250)"],
+    ")": ["(20,50,50,52,-70,70)"],
+    "[": ["65,5 35,5 35,95 65,95"],
+    "]": ["35,5 65,5 65,95 35,95"],
+    "~": ["~10,60 30,42 50,55 70,68 90,48"],
+    "^": ["15,80 50,20 85,80"],
+    ":": ["50,25 50,29 | 50,72 50,76"],
+    ";": ["50,25 50,29 | 52,72 50,80 44,92"],
+}
+
+_SHAPES = {
+    "star": [
+        "50,4 78,91 4,37 96,37 22,91 50,4",
+        "50,4 62,36 96,37 69,58 78,91 50,72 22,91 31,58 4,37 38,36 50,4",
+    ],
+    "arrow": ["10,50 90,50 | 65,25 90,50 65,75", "15,85 85,15 | 50,15 85,15 85,50", "90,50 10,50 | 35,25 10,50 35,75"],
+    "house": [
+        "15,95 15,45 50,8 85,45 85,95 15,95 | 40,95 40,68 60,68 60,95",
+        "15,45 85,45 85,95 15,95 15,45 | 8,48 50,8 92,48",
+    ],
+    "heart": [
+        "(30,30,20,20,0,-180) 50,92 (70,30,20,20,0,-180)",
+        "~50,30 35,10 10,20 15,50 50,92 85,50 90,20 65,10 50,30",
+    ],
+    "triangle": ["50,5 95,92 5,92 50,5", "50,5 95,92 | 95,92 5,92 | 5,92 50,5"],
+    "square": ["10,10 90,10 90,90 10,90 10,10", "5,25 95,25 | 95,25 95,75 | 95,75 5,75 | 5,75 5,25"],
+    "circle-cross": [
+        "(50,50,42,42,0,360) | 50,8 50,92 | 8,50 92,50",
+        "(50,50,42,42,-90,270) | 20,20 80,80 | 80,20 20,80",
+    ],
+    "smiley": [
+        "(50,50,45,45,0,360) | 35,35 35,40 | 65,35 65,40 | (50,55,25,22,20,160)",
+        "(50,50,45,45,-90,270) | (35,37,5,6,0,360) | (65,37,5,6,0,360) | 28,65 50,78 72,65",
+    ],
+    "spiral": [
+        "(50,50,6,6,0,180) (56,50,12,12,180,360) (50,50,18,18,0,180) (56,50,24,24,180,360) (50,50,30,30,0,180)",
+        "(50,50,6,6,180,0) (44,50,12,12,0,-180) (50,50,18,18,180,0) (44,50,24,24,0,-180) (50,50,30,30,180,0)",
+    ],
+    "cloud": ["(22,62,13,13,90,270) (40,42,17,17,200,340) (64,40,18,18,200,340) (82,60,15,15,-80,90) 22,75"],
+    "zigzag": [
+        "5,30 20,70 35,30 50,70 65,30 80,70 95,30",
+        "5,60 15,40 25,60 35,40 45,60 55,40 65,60 75,40 85,60 95,40",
+    ],
+    "checkmark": ["10,55 35,85 90,10", "15,60 30,90 45,70 90,15"],
+    "lightning": ["65,0 25,55 55,50 30,100", "60,0 30,45 60,45 25,100 | 25,100 25,80 | 25,100 42,92"],
+    "sun": ["(50,50,20,20,0,360) | 50,3 50,20 | 50,80 50,97 | 3,50 20,50 | 80,50 97,50 | 17,17 28,28 | 72,72 83,83"],
+    "flower": [
+        "(50,35,9,9,0,360) | (50,14,8,12,0,360) | (50,56,8,12,0,360) | (29,35,12,8,0,360) | (71,35,12,8,0,360) "
+        "| 50,47 50,100 | 50,80 30,70"
+    ],
+    "tree": ["~50,3 25,25 20,50 35,62 50,60 65,62 80,50 75,25 50,3 | 45,60 45,97 | 55,60 55,97"],
+    "fish": ["(45,50,32,20,0,360) | 77,50 97,30 97,70 77,50 | 28,45 28,47"],
+    "envelope": ["5,20 95,20 95,80 5,80 5,20 | 5,20 50,55 95,20"],
+    "wave": ["~5,50 17,30 30,50 42,70 55,50 67,30 80,50 92,70"],
+    "infinity": ["~50,50 65,35 85,35 95,50 85,65 65,65 50,50 35,35 15,35 5,50 15,65 35,65 50,50"],
+    "stick-figure": ["(50,14,11,11,0,360) | 50,25 50,62 | 22,40 78,40 | 50,62 28,97 | 50,62 72,97"],
+    "eye": ["~5,50 30,25 70,25 95,50 70,75 30,75 5,50 | (50,50,12,12,0,360)"],
+}
+
+# Templates a person would read as a digit: O/o as 0, I/l and the slashes and parentheses as 1, Z/z as 2,
+# S/s as 5, B as 8, b as 6, g/q as 9. Training leaves them out; checks report them apart.
+AMBIGUOUS = frozenset({"O", "o", "I", "l", "Z", "z", "S", "s", "B", "b", "g", "q", "/", "\\", "(", ")"})
+
+# Whole templates held out of training, for checks of kinds of drawing the detector never saw.
+_CHECK_NAMES = {
+    "letters": frozenset("CFKRWYehkmty"),
+    "symbols": frozenset({"%", "?", "@", "$", ">", "]"}),
+    "shapes": frozenset({"star", "house", "fish", "stick-figure", "lightning"}),
+}
+
+
+def _spline(points: np.ndarray, *, closed: bool = False, per: int = 10) -> np.ndarray:
+    """Return a Catmull-Rom curve through `points`, the smooth path a hand takes between them."""
+    p = np.asarray(points, dtype=float)
+    p = np.vstack([p[-1], p, p[0], p[1]]) if closed else np.vstack([p[0], p, p[-1]])
+    t = np.linspace(0, 1, per, endpoint=False)[:, None]
+    pieces = []
+    for i in range(1, len(p) - 2):
+        p0, p1, p2, p3 = p[i - 1 : i + 3]
+        pieces.append(
+            0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (3 * p1 - p0 - 3 * p2 + p3) * t**3)
+        )
+    pieces.append(p[-2][None])
+    return np.vstack(pieces)
+
+
+def _parse(spec: str) -> list[Stroke]:
+    """Turn a template string (see _LETTERS) into strokes in the unit box."""
+    strokes = []
+    for part in spec.split("|"):
+        part = part.strip()
+        points: Stroke = []
+        for token in part.lstrip("~").split():
+            numbers = [float(value) for value in token.strip("()").split(",")]
+            if token.startswith("("):
+                cx, cy, rx, ry, start, end = numbers
+                steps = max(4, int(abs(end - start) / 8))
+                points += arc(cx / 100, cy / 100, rx / 100, ry / 100, start, end, steps)
+            else:
+                points.append((numbers[0] / 100, numbers[1] / 100))
+        if part.startswith("~"):
+            points = [tuple(point) for point in _spline(np.array(points))]
+        strokes.append(points)
+    return strokes
+
+
+@functools.cache
+def templates() -> dict[str, dict[str, list[list[Stroke]]]]:
+    """Return kind -> template name -> its styles, each a list of strokes in the unit box (y down)."""
+    tables = {"letters": _LETTERS, "symbols": _SYMBOLS, "shapes": _SHAPES}
+    return {
+        kind: {name: [_parse(spec) for spec in specs] for name, specs in table.items()}
+        for kind, table in tables.items()
+    }
+
+
+# --- Drawing: every maker takes the generator and the MNIST training images (or None) and returns a picture.
+
+Maker = Callable[[np.random.Generator, "np.ndarray | None"], Image.Image]
+
+
+def _draw_template(strokes: list[Stroke]) -> Maker:
+    """Return a maker drawing one template style with the digits' hands and pens."""
+    return lambda rng, mnist: render_strokes(transform_strokes(strokes, rng), rng, longest=True)
+
+
+def _random_curve(rng: np.random.Generator, low: int, high: int, *, closed: bool = False) -> np.ndarray:
+    """Return a smooth curve through `low` to `high` - 1 random places in the unit box."""
+    points = rng.uniform(0, 1, (int(rng.integers(low, high)), 2))
+    return _spline(points, closed=closed)
+
+
+def _loops(rng: np.random.Generator) -> np.ndarray:
+    """Return a coil of 3-6 loops, as people doodle or fake cursive writing."""
+    turns = int(rng.integers(3, 7))
+    angle = np.linspace(0, 2 * math.pi * turns, 40 * turns) + math.pi / 2
+    advance = rng.uniform(0.5, 1.2)  # how far each loop moves on, in loop radii: less piles them into a 0
+    x = advance * angle / (2 * math.pi) + np.cos(angle)
+    y = np.sin(angle) * rng.uniform(0.6, 1.4)
+    return np.column_stack([x, y]) / (advance * turns + 2)
+
+
+def _scrawl(rng: np.random.Generator) -> np.ndarray:
+    """Return a stroke scratching back and forth, the way things are crossed out."""
+    turns = int(rng.integers(6, 15))
+    x = np.where(np.arange(turns) % 2 == 0, 0.0, 1.0) + rng.normal(0, 0.06, turns)
+    y = np.sort(rng.uniform(0, rng.uniform(0.3, 1.0), turns))
+    return _spline(np.column_stack([x, y]), per=6)
+
+
+_SCRIBBLES = {
+    "spline": lambda rng: [_random_curve(rng, 7, 12)],
+    "loops": lambda rng: [_loops(rng)],
+    "scrawl": lambda rng: [_scrawl(rng)],
+    "tangle": lambda rng: [_random_curve(rng, 7, 11, closed=True)],
+}
+
+
+def _draw_scribble(shape: Callable[[np.random.Generator], list[np.ndarray]]) -> Maker:
+    return lambda rng, mnist: render_strokes(transform_strokes(shape(rng), rng), rng, longest=True)
+
+
+def _paper(rng: np.random.Generator, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return a blank float canvas (height, width) and the paper and ink colours as RGB arrays."""
+    paper, ink = pick_colours(rng)
+    return np.zeros(size[::-1]), np.array(paper, dtype=float), np.array(ink, dtype=float)
+
+
+def _painted(alpha: np.ndarray, paper: np.ndarray, ink: np.ndarray) -> Image.Image:
+    """Return an RGB picture with `ink` where `alpha` (0-1) is 1 and paper where it is 0."""
+    a = np.clip(alpha, 0, 1)[..., None]
+    return Image.fromarray(np.round(paper * (1 - a) + ink * a).astype(np.uint8))
+
+
+def _side(rng: np.random.Generator) -> tuple[int, int]:
+    side = int(rng.integers(160, 641))
+    return side, side
+
+
+def _salt_and_pepper(rng: np.random.Generator, mnist: np.ndarray | None) -> Image.Image:
+    width, height = _side(rng)
+    alpha, paper, ink = _paper(rng, (width, height))
+    grain = int(rng.integers(1, 5))  # dots of 1-4 pixels
+    dots = rng.random((height // grain + 1, width // grain + 1)) < rng.uniform(0.01, 0.3)
+    alpha[:] = np.kron(dots, np.ones((grain, grain)))[:height, :width]
+    return _painted(alpha, paper, ink)
+
+
+def _blotches(rng: np.random.Generator, mnist: np.ndarray | None) -> Image.Image:
+    width, height = _side(rng)
+    _, paper, ink = _paper(rng, (width, height))
+    mask = Image.new("L", (width, height), 0)
+    pencil = ImageDraw.Draw(mask)
+    for _ in range(int(rng.integers(2, 13))):
+        cx, cy = rng.uniform(0, 1, 2) * (width, height)
+        rx, ry = rng.uniform(0.02, 0.2, 2) * width
+        pencil.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=int(rng.integers(128, 256)))
+    mask = mask.filter(ImageFilter.GaussianBlur(float(rng.uniform(0, 6))))
+    return _painted(np.asarray(mask) / 255.0, paper, ink)
+
+
+def _texture(rng: np.random.Generator, mnist: np.ndarray | None) -> Image.Image:
+    """Return blurred random noise cut at a level: marbling, stains, a rough surface."""
+    width, height = _side(rng)
+    _, paper, ink = _paper(rng, (width, height))
+    cells = int(rng.integers(3, 40))
+    noise = Image.fromarray(rng.normal(0, 1, (cells, cells)).astype(np.float32), mode="F")
+    field = np.asarray(noise.resize((width, height), Image.Resampling.BICUBIC))
+    level = np.quantile(field, rng.uniform(0.5, 0.9))
+    softness = rng.uniform(0.05, 1.0) * field.std()
+    return _painted((field - level) / softness, paper, ink)
+
+
+def _ruled_paper(rng: np.random.Generator, mnist: np.ndarray | None) -> Image.Image:
+    """Return ruled or squared paper with a little grain: a page photographed before anything was written."""
+    width, height = _side(rng)
+    alpha, paper, ink = _paper(rng, (width, height))
+    step = int(rng.integers(12, 48))
+    thickness = int(rng.integers(1, 4))
+    strength = rng.uniform(0.3, 1.0)
+    for offset in range(int(rng.integers(0, step)), height, step):
+        alpha[offset : offset + thickness] = strength
+    if rng.random() < 0.5:  # squared paper
+        for offset in range(int(rng.integers(0, step)), width, step):
+            alpha[:, offset : offset + thickness] = strength
+    alpha += rng.normal(0, 0.03, alpha.shape)
+    return _painted(alpha, paper, ink)
+
+
+def _dots(rng: np.random.Generator, mnist: np.ndarray | None) -> Image.Image:
+    """Return one to six round dots, as a pen tapped on the page."""
+    width, height = _side(rng)
+    _, paper, ink = _paper(rng, (width, height))
+    image = _painted(np.zeros((height, width)), paper, ink)
+    pencil = ImageDraw.Draw(image)
+    radius = width * rng.uniform(0.01, 0.05)
+    spread = rng.uniform(0.1, 0.8)
+    for _ in range(int(rng.integers(1, 7))):
+        cx, cy = (0.5 + (rng.uniform(0, 1, 2) - 0.5) * spread) * (width, height)
+        pencil.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=tuple(int(v) for v in ink))
+    return image
+
+
+def _lines(rng: np.random.Generator) -> list[np.ndarray]:
+    """Return one to four straight lines near level: an upright one would read as a 1.
+
+    The hand's slant and turn (transform_strokes) can tilt a line some 25 degrees more, so a lone
+    line, which has nothing else to tell it from a 1, starts within 15 degrees of level.
+    """
+    lines = []
+    count = int(rng.integers(1, 5))
+    for _ in range(count):
+        angle = rng.uniform(-1, 1) * (25 if count > 1 else 15) * math.pi / 180
+        centre = rng.uniform(0.2, 0.8, 2)
+        half = rng.uniform(0.15, 0.5) * np.array([math.cos(angle), math.sin(angle)])
+        lines.append(np.array([centre - half, centre + half]))
+    return lines
+
+
+def _plain_mark(rng: np.random.Generator) -> list[np.ndarray]:
+    """Return lines, a scrawl or a coil: marks that stay no digit however small or thin.
+
+    Preprocessing scales every mark up to a digit's size, so a tiny random curve would be as likely to
+    read as a 7 as a big one.
+    """
+    pick = rng.random()
+    if pick < 0.5:
+        return _lines(rng)
+    return [_scrawl(rng)] if pick < 0.75 else [_loops(rng)]
+
+
+def _draw_marks(shape: Callable[[np.random.Generator], list[np.ndarray]], **pen: tuple[float, float]) -> Maker:
+    """Return a maker drawing `shape` with a pen of its own: tiny, or one pixel wide."""
+    return lambda rng, mnist: render_strokes(transform_strokes(shape(rng), rng), rng, longest=True, **pen)
+
+
+def _blank(rng: np.random.Generator, mnist: np.ndarray | None, *, grain: float, slope: float) -> Image.Image:
+    """Return paper with nothing on it but a little grain and a faint gradient of light."""
+    width, height = _side(rng)
+    alpha, paper, ink = _paper(rng, (width, height))
+    alpha += rng.normal(0, grain, alpha.shape) + np.linspace(0, slope, width)[None, :]
+    return _painted(alpha, paper, ink)
+
+
+# --- Pieces of digits, which must not read as a digit themselves.
+
+
+def _flood(seed: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Return the pixels of `allowed` connected to `seed` (4-neighbours): fine at model size, 28x28."""
+    reached = seed & allowed
+    while True:
+        grown = reached.copy()
+        grown[1:] |= reached[:-1]
+        grown[:-1] |= reached[1:]
+        grown[:, 1:] |= reached[:, :-1]
+        grown[:, :-1] |= reached[:, 1:]
+        grown &= allowed
+        if (grown == reached).all():
+            return reached
+        reached = grown
+
+
+def _has_hole(mask: np.ndarray) -> bool:
+    """Whether background is enclosed by ink (a loop, as in 0, 6, 8, 9)."""
+    border = np.zeros_like(mask)
+    border[[0, -1], :] = border[:, [0, -1]] = True
+    outside = _flood(border, ~mask)
+    return int((~mask & ~outside).sum()) >= 3
+
+
+def _pieces(mask: np.ndarray) -> int:
+    """Return how many separate pieces of ink (of 4 pixels or more) a mask holds."""
+    left, count = mask.copy(), 0
+    while left.any():
+        seed = np.zeros_like(mask)
+        seed.flat[int(np.flatnonzero(left)[0])] = True
+        piece = _flood(seed, mask)
+        count += int(piece.sum()) >= 4
+        left &= ~piece
+    return count
+
+
+def _reads_as_digit(image: Image.Image) -> bool:
+    """Whether a piece of a digit would still pass for one: an upright lone stroke (1) or a loop (0).
+
+    Only these two are caught: what else a fragment may resemble needs a reader to judge.
+    """
+    try:
+        pixels = preprocess_image(image)
+    except EmptyImage:
+        return True  # nothing the detector could learn from
+    mask = pixels > 96
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return True
+    if cols[-1] - cols[0] + 1 < 0.6 * (rows[-1] - rows[0] + 1):
+        return True
+    if _upright_line(mask):
+        return True
+    # Pieces side by side (the top of an open 4 is "11") would teach that several digits are none.
+    return _has_hole(mask) or _pieces(mask) > 1
+
+
+def _upright_line(mask: np.ndarray) -> bool:
+    """Whether the ink is one straight line within 50 degrees of upright, as a slanted 1 is."""
+    ys, xs = np.nonzero(mask)
+    spread = np.cov(np.vstack([xs, ys]).astype(float)) if xs.size > 2 else np.eye(2)
+    values, vectors = np.linalg.eigh(spread)  # ascending: the line's own direction comes last
+    thin = values[0] < 0.08 * values[1]  # width under some 0.28 of length
+    direction = vectors[:, 1]
+    return bool(thin and abs(direction[0]) < abs(direction[1]) * math.tan(math.radians(50)))
+
+
+def _unlike_a_digit(make: Callable[[], Image.Image], tries: int = 40) -> Image.Image:
+    """Return the first picture `make` draws that does not read as a digit (the last one after `tries`)."""
+    for _ in range(tries - 1):
+        image = make()
+        if not _reads_as_digit(image):
+            return image
+    return make()  # not met in practice; a picture rather than an error keeps the output reproducible
+
+
+def _fragment(stroke: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Return a random 15-35% of a stroke's length, cut where a pen lifted early or started late."""
+    steps = np.linalg.norm(np.diff(stroke, axis=0), axis=1)
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    length = along[-1] * rng.uniform(0.15, 0.35)
+    start = rng.uniform(0, along[-1] - length)
+    keep = np.linspace(start, start + length, 24)
+    return np.column_stack([np.interp(keep, along, stroke[:, 0]), np.interp(keep, along, stroke[:, 1])])
+
+
+def _plain_fragment(points: np.ndarray) -> bool:
+    """Whether a fragment is a gentle curve or line that no digit is made of alone.
+
+    A corner keeps the shape of the digit it came from (the bar and leg of a 7, the neck of a 2), a
+    curl past 200 degrees is most of a 0, 6 or 9, and a narrow piece, or a straight one within 50 degrees
+    of upright, is a 1.
+    """
+    steps = np.diff(points, axis=0)
+    heading = np.unwrap(np.arctan2(steps[:, 1], steps[:, 0]))
+    if np.abs(heading[2:] - heading[:-2]).max(initial=0) > math.radians(70):
+        return False
+    if abs(heading[-1] - heading[0]) > math.radians(200):
+        return False
+    extent = np.ptp(points, axis=0)
+    if extent[0] < 0.7 * extent[1]:  # narrow, like a 1 or a (
+        return False
+    chord = points[-1] - points[0]
+    length = float(np.linalg.norm(chord))
+    offsets = points - points[0]
+    bulge = np.abs(offsets[:, 0] * chord[1] - offsets[:, 1] * chord[0]).max() / max(length, 1e-9) ** 2
+    upright = abs(chord[0]) < abs(chord[1]) * math.tan(math.radians(50))
+    return not (bulge < 0.1 and upright)
+
+
+def _partial(digits: tuple[int, ...]) -> Maker:
+    """Return a maker drawing part of one stroke of a drawn digit among `digits`."""
+
+    def piece(rng: np.random.Generator) -> np.ndarray:
+        for _ in range(100):
+            strokes = digit_strokes(int(rng.choice(digits)), rng)
+            lengths = [np.linalg.norm(np.diff(s, axis=0), axis=1).sum() for s in strokes]
+            stroke = strokes[int(np.argmax(np.array(lengths) * rng.uniform(0.5, 1, len(strokes))))]
+            fragment = _fragment(stroke, rng)
+            if _plain_fragment(fragment):
+                break
+        return fragment
+
+    return lambda rng, mnist: _unlike_a_digit(lambda: render_strokes([piece(rng)], rng, longest=True))
+
+
+def _on_canvas(alpha: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """Return ink `alpha` (0-1, any size) scaled onto a canvas of random size, place and colours."""
+    side = int(rng.integers(160, 641))
+    scale = side * rng.uniform(0.3, 0.85) / alpha.shape[0]
+    size = (max(1, round(alpha.shape[1] * scale)), max(1, round(alpha.shape[0] * scale)))
+    width = max(side, int(size[0] * rng.uniform(1.05, 1.4)) + 4)
+    big = np.asarray(Image.fromarray(alpha.astype(np.float32), mode="F").resize(size, Image.Resampling.BILINEAR))
+    canvas, paper, ink = _paper(rng, (width, side))
+    left = int(rng.integers(0, width - size[0] + 1))
+    top = int(rng.integers(0, side - size[1] + 1))
+    canvas[top : top + size[1], left : left + size[0]] = big
+    return _painted(canvas, paper, ink)
+
+
+def _ink_crop(digit: np.ndarray) -> np.ndarray:
+    """Return an MNIST digit (uint8, white ink) cropped to its ink, as floats 0-1."""
+    ink = digit.astype(np.float32) / 255
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 0.1), np.flatnonzero(ink.max(axis=0) > 0.1)
+    if rows.size == 0:
+        return ink
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def _whole_digit(rng: np.random.Generator) -> Image.Image:
+    """Return one pen-drawn digit to cut: not a 1 (any piece of it is a 1) nor a 7 (cut below its bar, still a 7).
+
+    Not MNIST's: half of a 28-pixel digit, blown up, is blurred as no whole digit is, and a detector
+    would learn the blur instead of the shape.
+    """
+    return render_strokes(digit_strokes(int(rng.choice([0, 2, 3, 4, 5, 6, 8, 9])), rng), rng)
+
+
+def _cut(image: Image.Image, rng: np.random.Generator, part: str) -> Image.Image:
+    """Return the picture cut through its ink: a left/right or top/bottom half, or a corner.
+
+    At most half of the ink's box is kept: with more, people still read the digit (a 4 cut below its bar).
+    """
+    grey = np.asarray(image.convert("L"), dtype=np.int16)
+    ink = np.abs(grey - int(np.median(grey))) > 64
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    keep_left, keep_top = rng.random(2) < 0.5
+    share = rng.uniform(0.3, 0.5, 2)
+    x = int(cols[0] + (cols[-1] - cols[0]) * (share[0] if keep_left else 1 - share[0]))
+    y = int(rows[0] + (rows[-1] - rows[0]) * (share[1] if keep_top else 1 - share[1]))
+    box = [0, 0, image.width, image.height]
+    if part in ("sides", "corner"):
+        box[2 if keep_left else 0] = x
+    if part in ("ends", "corner"):
+        box[3 if keep_top else 1] = y
+    return image.crop(tuple(box))
+
+
+def _crop(part: str) -> Maker:
+    return lambda rng, mnist: _unlike_a_digit(lambda: _cut(_whole_digit(rng), rng, part))
+
+
+# --- Several digits in a row.
+
+# Gaps between neighbours, in digit heights; "overlapping" goes into the narrower neighbour instead.
+_GAPS = {"separated": (0.15, 0.6), "close": (0.02, 0.12), "touching": (-0.06, 0.0)}
+
+
+def _row(boxes: np.ndarray, layout: str, rng: np.random.Generator) -> np.ndarray:
+    """Return top-left corners placing boxes (width, height) in a row with `layout` gaps and uneven baselines."""
+    unit = float(boxes[:, 1].mean())
+    corners, x = [], 0.0
+    for index, (width, height) in enumerate(boxes):
+        if index:
+            before = boxes[index - 1, 0]
+            if layout == "overlapping":
+                gap = -rng.uniform(0.2, 0.45) * min(before, width)
+            else:
+                gap = rng.uniform(*_GAPS[layout]) * unit
+            # Keep the middles apart, or two 1s would merge into one stroke.
+            x += before + max(gap, 0.3 * unit - (before + width) / 2)
+        corners.append((x, unit * (1 + rng.uniform(-0.12, 0.12)) - height))
+    corners = np.array(corners)
+    # A row must read as a row: where narrow digits make it no wider than tall, spread them out.
+    span = corners + boxes
+    short = 1.15 * (span[:, 1].max() - corners[:, 1].min()) - (span[:, 0].max() - corners[:, 0].min())
+    if short > 0:
+        corners[:, 0] += np.arange(len(boxes)) * short / (len(boxes) - 1)
+    return corners
+
+
+def _drawn_row(rng: np.random.Generator, layout: str) -> Image.Image:
+    """Return 2-4 pen-drawn digits in a row, drawn with one pen."""
+    glyphs = []
+    for digit in rng.integers(0, 10, int(rng.integers(2, 5))):
+        strokes = digit_strokes(int(digit), rng)
+        points = np.concatenate(strokes)
+        low, high = points.min(axis=0), points.max(axis=0)
+        size = rng.uniform(0.7, 1.15) / max(float(high[1] - low[1]), 1e-6)
+        glyphs.append([(stroke - low) * size for stroke in strokes])
+    boxes = np.array([np.concatenate(glyph).max(axis=0) for glyph in glyphs])
+    corners = _row(boxes, layout, rng)
+    strokes = [stroke + corner for glyph, corner in zip(glyphs, corners, strict=True) for stroke in glyph]
+    extent = np.ptp(np.concatenate(strokes), axis=0)
+    return render_strokes(strokes, rng, wide=float(np.clip(extent[0] / extent[1] * rng.uniform(1.1, 1.6), 1.0, 4.0)))
+
+
+def _mnist_row(rng: np.random.Generator, layout: str, mnist: np.ndarray) -> Image.Image:
+    """Return 2-4 MNIST training digits in a row, each at its own size, on one canvas."""
+    glyphs = []
+    for index in rng.integers(0, len(mnist), int(rng.integers(2, 5))):
+        crop = _ink_crop(mnist[int(index)])
+        size = rng.uniform(0.7, 1.15) * 4  # at four times MNIST's size, so resizing stays smooth
+        shape = (max(1, round(crop.shape[1] * size)), max(1, round(crop.shape[0] * size)))
+        glyphs.append(np.asarray(Image.fromarray(crop, mode="F").resize(shape, Image.Resampling.BILINEAR)))
+    boxes = np.array([glyph.shape[::-1] for glyph in glyphs], dtype=float)
+    corners = np.round(_row(boxes, layout, rng)).astype(int)
+    corners -= corners.min(axis=0)
+    ends = corners + boxes.astype(int)
+    row = np.zeros((ends[:, 1].max(), ends[:, 0].max()), dtype=np.float32)
+    for glyph, (left, top) in zip(glyphs, corners, strict=True):
+        window = row[top : top + glyph.shape[0], left : left + glyph.shape[1]]
+        np.maximum(window, glyph, out=window)
+    return _on_canvas(row, rng)
+
+
+def _several(layout: str) -> Maker:
+    """Return a maker of digit rows: from MNIST training images half the time when given, else pen-drawn."""
+
+    def make(rng: np.random.Generator, mnist: np.ndarray | None) -> Image.Image:
+        if mnist is not None and rng.random() < 0.5:
+            return _mnist_row(rng, layout, mnist)
+        return _drawn_row(rng, layout)
+
+    return make
+
+
+# --- Styles: every way of drawing each kind, marked for training or for checks.
+
+
+@dataclass(frozen=True)
+class Style:
+    """One way of drawing a kind: a template style ("letters:A#0") or a procedure ("noise:blotches")."""
+
+    name: str
+    check: bool  # held out of training, for checks only
+    ambiguous: bool  # reads as a digit even to a person
+    make: Maker
+
+
+def _procedures() -> dict[str, dict[str, Maker]]:
+    """Return kind -> procedure name -> maker, for the kinds not drawn from templates."""
+    scribble = {name: _draw_scribble(shape) for name, shape in _SCRIBBLES.items()}
+    return {
+        "scribbles": scribble,
+        "noise": {
+            "salt-and-pepper": _salt_and_pepper,
+            "blotches": _blotches,
+            "texture": _texture,
+            "ruled-paper": _ruled_paper,
+        },
+        "marks": {
+            "dots": _dots,
+            "lines": _draw_marks(_lines),
+            "tiny": _draw_marks(_plain_mark, height=(0.02, 0.06), pen=(0.05, 0.2)),
+            "hairline": _draw_marks(_plain_mark, height=(0.4, 0.9), pen=(0.0005, 0.004)),
+        },
+        # 1 is left out: nearly every piece of it is an upright stroke, which reads as a 1.
+        "partial": {f"of-{digit}": _partial((digit,)) for digit in (0, 2, 3, 4, 5, 6, 7, 8, 9)},
+        "crops": {"sides": _crop("sides"), "ends": _crop("ends"), "corner": _crop("corner")},
+        "several": {layout: _several(layout) for layout in ("separated", "close", "overlapping", "touching")},
+        "blank": {
+            "plain": functools.partial(_blank, grain=0.0, slope=0.0),
+            "grain": functools.partial(_blank, grain=0.015, slope=0.0),
+            "gradient": functools.partial(_blank, grain=0.01, slope=0.06),
+        },
+    }
+
+
+# Procedures held out of training, one or more per kind.
+_CHECK_PROCEDURES = {
+    "scribbles": {"tangle"},
+    "noise": {"ruled-paper"},
+    "marks": {"hairline"},
+    "partial": {"of-3", "of-7", "of-9"},
+    "crops": {"corner"},
+    "several": {"touching"},
+    "blank": {"gradient"},
+}
+
+
+@functools.cache
+def _styles() -> dict[str, tuple[Style, ...]]:
+    """Return kind -> every style of that kind."""
+    table = {
+        kind: tuple(
+            Style(f"{kind}:{name}#{index}", name in _CHECK_NAMES[kind], name in AMBIGUOUS, _draw_template(strokes))
+            for name, styles in named.items()
+            for index, strokes in enumerate(styles)
+        )
+        for kind, named in templates().items()
+    }
+    for kind, makers in _procedures().items():
+        table[kind] = tuple(
+            Style(f"{kind}:{name}", name in _CHECK_PROCEDURES[kind], False, make) for name, make in makers.items()
+        )
+    return {kind: table[kind] for kind in KINDS}
+
+
+def _chosen(kind: str, styles: StyleSet, ambiguous: Ambiguity) -> list[Style]:
+    if kind not in KINDS:
+        raise ValueError(f"Unknown kind {kind!r}; choose from {', '.join(KINDS)}.")
+    if styles not in ("train", "check", "all") or ambiguous not in ("leave_out", "include", "only"):
+        raise ValueError("styles must be train, check or all and ambiguous leave_out, include or only.")
+    chosen = [style for style in _styles()[kind] if styles == "all" or style.check == (styles == "check")]
+    if ambiguous != "include":
+        chosen = [style for style in chosen if style.ambiguous == (ambiguous == "only")]
+    return chosen
+
+
+def style_names(kind: str, styles: StyleSet = "all", ambiguous: Ambiguity = "include") -> list[str]:
+    """Return the names of a kind's styles: its training ones, its check ones, or all."""
+    return [style.name for style in _chosen(kind, styles, ambiguous)]
+
+
+# --- MNIST: training images only, passed in by the caller.
+
+
+def _digest(image: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=8).digest()
+
+
+@functools.cache
+def _test_fingerprints() -> frozenset[bytes]:
+    """Return digests of the 2,000 MNIST test images in the bundled sample, to recognise test images by."""
+    from training.data import SAMPLE_PATH
+
+    with np.load(SAMPLE_PATH) as sample:
+        return frozenset(_digest(image) for image in sample["x_test"])
+
+
+def _training_digits(mnist_train: np.ndarray | None) -> np.ndarray | None:
+    """Return the caller's MNIST training images, refusing any other array: the test set must stay unseen."""
+    if mnist_train is None:
+        return None
+    array = np.asarray(mnist_train)
+    if array.ndim != 3 or array.shape[1:] != (28, 28) or array.dtype != np.uint8 or len(array) == 0:
+        raise ValueError(
+            f"mnist_train must be MNIST training images, uint8 (N, 28, 28); got {array.dtype} {array.shape}."
+        )
+    # A tripwire, not a proof: the sample holds a fifth of the test set, so any sizeable share of it is caught.
+    fingerprints = _test_fingerprints()
+    if any(_digest(image) in fingerprints for image in array):
+        raise ValueError("mnist_train holds MNIST test images; pass training images only (Dataset.x_train).")
+    return array
+
+
+# --- The API.
+
+
+@dataclass(frozen=True)
+class Outlier:
+    """One generated picture: its style's name ("letters:A#0"), whether it is ambiguous, and its PNG bytes."""
+
+    name: str
+    ambiguous: bool
+    png: bytes
+
+
+def draw_outliers(
+    kind: str,
+    count: int,
+    seed: int,
+    *,
+    styles: StyleSet = "all",
+    ambiguous: Ambiguity = "leave_out",
+    mnist_train: np.ndarray | None = None,
+) -> list[Outlier]:
+    """Draw `count` pictures of `kind`, reproducibly for `seed`, going through the chosen styles in turn."""
+    chosen = _chosen(kind, styles, ambiguous)
+    if not chosen and count:
+        raise ValueError(f"{kind} has no {styles} styles with ambiguous={ambiguous}.")
+    mnist = _training_digits(mnist_train)
+    rng = np.random.default_rng([zlib.crc32(kind.encode()), seed])
+    drawn: list[Outlier] = []
+    order: list[int] = []
+    for _ in range(count):
+        if not order:  # every style once, in a fresh order, before any comes again
+            order = [int(index) for index in rng.permutation(len(chosen))]
+        style = chosen[order.pop()]
+        drawn.append(Outlier(style.name, style.ambiguous, png_bytes(style.make(rng, mnist))))
+    return drawn
+
+
+def generate(
+    kind: str,
+    count: int,
+    seed: int,
+    *,
+    styles: StyleSet = "all",
+    ambiguous: Ambiguity = "leave_out",
+    mnist_train: np.ndarray | None = None,
+) -> list[bytes]:
+    """Return `count` PNG pictures of `kind`, reproducibly for `seed` (see draw_outliers)."""
+    return [
+        outlier.png
+        for outlier in draw_outliers(kind, count, seed, styles=styles, ambiguous=ambiguous, mnist_train=mnist_train)
+    ]
+
+
+@dataclass(frozen=True)
+class OutlierInputs:
+    """Generated pictures as the model sees them, with the names of those preprocessing refused as empty."""
+
+    inputs: np.ndarray  # uint8 (N, 28, 28), ink white on black
+    names: list[str]  # the style of each input
+    ambiguous: np.ndarray  # bool (N,)
+    refused: list[str]  # styles of the pictures answered with empty_image, left out of `inputs`
+
+
+def outlier_set(
+    kind: str,
+    count: int,
+    seed: int,
+    *,
+    styles: StyleSet = "all",
+    ambiguous: Ambiguity = "leave_out",
+    mnist_train: np.ndarray | None = None,
+) -> OutlierInputs:
+    """Draw pictures of `kind` and preprocess them as the service does, setting aside those it refuses as empty."""
+    kept, names, flags, refused = [], [], [], []
+    for outlier in draw_outliers(kind, count, seed, styles=styles, ambiguous=ambiguous, mnist_train=mnist_train):
+        try:
+            kept.append(preprocess_bytes(outlier.png))
+        except EmptyImage:
+            refused.append(outlier.name)
+            continue
+        names.append(outlier.name)
+        flags.append(outlier.ambiguous)
+    if refused:
+        logger.info("%s: preprocessing refused %d of %d pictures as empty", kind, len(refused), count)
+    inputs = np.stack(kept) if kept else np.zeros((0, 28, 28), dtype=np.uint8)
+    return OutlierInputs(inputs, names, np.array(flags, dtype=bool), refused)
+
+
+def outlier_inputs(
+    kind: str,
+    count: int,
+    seed: int,
+    *,
+    styles: StyleSet = "all",
+    ambiguous: Ambiguity = "leave_out",
+    mnist_train: np.ndarray | None = None,
+) -> np.ndarray:
+    """Return up to `count` pictures of `kind` as model inputs, uint8 (N, 28, 28); blank ones are left out."""
+    return outlier_set(kind, count, seed, styles=styles, ambiguous=ambiguous, mnist_train=mnist_train).inputs
+
+
+# --- Looking at them.
+
+
+def contact_sheet(outliers: list[Outlier], *, columns: int = 10, cell: int = 120) -> Image.Image:
+    """Return a grid showing each picture above what the model sees of it (red: refused as empty)."""
+    rows = max(1, -(-len(outliers) // columns))
+    sheet = Image.new("RGB", (columns * cell, rows * (cell + 90)), (128, 128, 128))
+    for index, outlier in enumerate(outliers):
+        left, top = (index % columns) * cell, (index // columns) * (cell + 90)
+        picture = Image.open(io.BytesIO(outlier.png)).convert("RGB")
+        picture.thumbnail((cell - 4, cell - 4))
+        sheet.paste(picture, (left + 2, top + 2))
+        try:
+            pixels = preprocess_bytes(outlier.png)
+            seen = Image.fromarray(255 - pixels).resize((84, 84), Image.Resampling.NEAREST).convert("RGB")
+        except EmptyImage:
+            seen = Image.new("RGB", (84, 84), (200, 40, 40))
+        sheet.paste(seen, (left + (cell - 84) // 2, top + cell + 3))
+    return sheet
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write generated non-digits (and digit rows) as PNG files.")
+    parser.add_argument("--kind", choices=[*KINDS, "all"], default="all")
+    parser.add_argument("--count", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--styles", choices=["train", "check", "all"], default="all")
+    parser.add_argument("--ambiguous", choices=["leave_out", "include", "only"], default="include")
+    parser.add_argument("--mnist", action="store_true", help="also use MNIST training images (never test ones)")
+    parser.add_argument("--out", required=True, help="folder for the PNG files and a contact sheet per kind")
+    args = parser.parse_args(argv)
+    mnist = None
+    if args.mnist:
+        from training.data import load_best_available
+
+        mnist = load_best_available().x_train
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for kind in KINDS if args.kind == "all" else [args.kind]:
+        outliers = draw_outliers(
+            kind, args.count, args.seed, styles=args.styles, ambiguous=args.ambiguous, mnist_train=mnist
+        )
+        for index, outlier in enumerate(outliers):
+            name = outlier.name.split(":", 1)[1].replace("/", "slash").replace("\\", "backslash")
+            (out / f"{kind}-{index:04d}-{name}.png").write_bytes(outlier.png)
+        contact_sheet(outliers).save(out / f"sheet-{kind}.png")
+        print(f"{kind}: wrote {len(outliers)} pictures and sheet-{kind}.png to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
