@@ -57,6 +57,10 @@ def initial_model_path() -> Path:
     return Path(_get("INITIAL_MODEL_PATH"))
 
 
+def initial_detector_path() -> Path:
+    return Path(_get("INITIAL_DETECTOR_PATH"))
+
+
 def model_cache_dir() -> Path:
     return Path(_get("MODEL_CACHE_DIR"))
 

@@ -33,10 +33,13 @@ class Prediction:
     digit: int
     confidence: float
     probabilities: list[float]
+    # The detector's verdict; None when the version has no detector.
+    is_digit: bool | None = None
+    reason: str | None = None
 
 
 class LoadedModel:
-    """One model version, ready to answer: its served copy, and the Keras model on demand."""
+    """One Keras model file, ready to answer: its served copy, and the Keras model on demand."""
 
     def __init__(self, path: Path, *, served: Path | None = None):
         from training.serving import ServingModel
@@ -55,46 +58,75 @@ class LoadedModel:
         """The float Keras model the served copy was exported from (imports TensorFlow)."""
         from training.runtime import import_keras
 
-        keras = import_keras()
-
-        return keras.models.load_model(self.path, compile=False)
+        return import_keras().models.load_model(self.path, compile=False)
 
     def predict_probabilities(self, pixels: np.ndarray) -> np.ndarray:
-        """Return (N, 10) probabilities for uint8 (N, 28, 28) inputs."""
+        """Return (N, classes) probabilities for uint8 (N, 28, 28) inputs."""
         return self.serving.predict_probabilities(pixels)
 
 
 class Engine:
-    """Keeps the most recently used model versions loaded; safe under threads."""
+    """Keeps the most recently used model versions (and their detectors) loaded; safe under threads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loaded: dict[tuple[int, str], LoadedModel] = {}
 
-    def model_for(self, version) -> LoadedModel:
-        key = (version.pk, version.artifact.name)
+    def _load(self, key: tuple[int, str], make) -> LoadedModel:
         loaded = self._loaded.get(key)
         if loaded is not None:
             return loaded
         with self._lock:
             loaded = self._loaded.get(key)
             if loaded is None:
-                loaded = LoadedModel(local_artifact_path(version), served=served_copy_for(version))
+                loaded = make()
                 self._loaded[key] = loaded
                 while len(self._loaded) > KEEP_LOADED:
                     self._loaded.pop(next(iter(self._loaded)))
             return loaded
 
+    def model_for(self, version) -> LoadedModel:
+        """The version's digit classifier."""
+        return self._load(
+            (version.pk, version.artifact.name),
+            lambda: LoadedModel(local_artifact_path(version), served=served_copy_for(version)),
+        )
+
+    def detector_for(self, version) -> LoadedModel | None:
+        """The version's digit detector, or None if it has none."""
+        if not version.detector:
+            return None
+        return self._load(
+            (version.pk, version.detector.name),
+            lambda: LoadedModel(local_detector_path(version), served=served_detector_for(version)),
+        )
+
     def predict(self, *, version, pixels: np.ndarray) -> tuple[list[Prediction], float]:
-        """Predict uint8 (N, 28, 28) inputs with `version`; return predictions and ms per image."""
-        model = self.model_for(version)
+        """Predict uint8 (N, 28, 28) inputs with `version`; return predictions and ms per image.
+
+        Probabilities are calibrated with the version's temperature; the
+        detector, if the version has one, says which inputs are digits.
+        """
+        from training.calibration import apply_temperature
+        from training.detector import verdicts
+
+        model, detector = self.model_for(version), self.detector_for(version)
         started = time.perf_counter()
         probabilities = model.predict_probabilities(pixels)
+        if version.temperature:
+            probabilities = apply_temperature(probabilities, version.temperature)
+        checked = None
+        if detector is not None and version.detector_threshold is not None:
+            checked = verdicts(detector.predict_probabilities(pixels), threshold=version.detector_threshold)
         elapsed_ms = (time.perf_counter() - started) * 1000 / max(1, len(probabilities))
-        predictions = [
-            Prediction(digit=int(row.argmax()), confidence=float(row.max()), probabilities=[float(p) for p in row])
-            for row in probabilities
-        ]
+        predictions = []
+        for index, row in enumerate(probabilities):
+            prediction = Prediction(
+                digit=int(row.argmax()), confidence=float(row.max()), probabilities=[float(p) for p in row]
+            )
+            if checked is not None:
+                prediction.is_digit, prediction.reason = bool(checked[0][index]), checked[1][index]
+            predictions.append(prediction)
         return predictions, elapsed_ms
 
     def clear(self) -> None:
@@ -102,20 +134,30 @@ class Engine:
             self._loaded.clear()
 
 
-def local_artifact_path(version) -> Path:
-    """Return a local file holding the version's artifact, fetched from storage once.
+def _local_copy(file, *, sha256: str, stem: str) -> Path:
+    """Return a local file holding a stored model file, fetched from storage once per machine.
 
-    The artifact lives in Django's storage (shared by every machine); each
+    Model files live in Django's storage (shared by every machine); each
     process keeps a local copy keyed by version and content hash.
     """
     cache_dir = conf.model_cache_dir()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tag = version.artifact_sha256[:16] or hashlib.sha256(version.artifact.name.encode()).hexdigest()[:16]
-    target = cache_dir / f"v{version.number}-{tag}.keras"
+    tag = sha256[:16] or hashlib.sha256(file.name.encode()).hexdigest()[:16]
+    target = cache_dir / f"{stem}-{tag}.keras"
     if not target.exists():
-        with version.artifact.open("rb") as source:
+        with file.open("rb") as source:
             _write_atomically(target, source)
     return target
+
+
+def local_artifact_path(version) -> Path:
+    """Return a local copy of the version's classifier."""
+    return _local_copy(version.artifact, sha256=version.artifact_sha256, stem=f"v{version.number}")
+
+
+def local_detector_path(version) -> Path:
+    """Return a local copy of the version's detector."""
+    return _local_copy(version.detector, sha256=version.detector_sha256, stem=f"v{version.number}-detector")
 
 
 def _served_path(keras_path: Path) -> Path:
@@ -137,21 +179,20 @@ def _write_atomically(target: Path, source) -> None:
     os.replace(partial, target)
 
 
-def served_copy_for(version) -> Path:
-    """Return a local served copy of `version`: cached here, else fetched from storage, else exported and shared.
+def _shared_served_copy(file, keras_path: Path, *, label: str) -> Path:
+    """Return a local served copy of a stored model file: cached here, else fetched from storage, else exported.
 
-    The first machine to need a version's copy exports it (TensorFlow) and
-    stores it beside the artifact; every other machine downloads it and
-    never imports TensorFlow for it. Sharing is a convenience: if storing
-    fails, each machine exports its own.
+    The first machine to need a copy exports it (TensorFlow) and stores it
+    beside the model file; every other machine downloads it and never
+    imports TensorFlow for it. Sharing is a convenience: if storing fails,
+    each machine exports its own.
     """
     from training.serving import SERVING_FORMAT
 
-    keras_path = local_artifact_path(version)
     target = _served_path(keras_path)
     if target.exists():
         return target
-    storage, shared = version.artifact.storage, f"{version.artifact.name}.{SERVING_FORMAT}.tflite"
+    storage, shared = file.storage, f"{file.name}.{SERVING_FORMAT}.tflite"
     if storage.exists(shared):
         with storage.open(shared, "rb") as source:
             _write_atomically(target, source)
@@ -161,8 +202,18 @@ def served_copy_for(version) -> Path:
         if not storage.exists(shared):
             storage.save(shared, ContentFile(target.read_bytes()))
     except Exception:
-        logger.warning("Could not share the served copy of %s through storage.", version, exc_info=True)
+        logger.warning("Could not share the served copy of %s through storage.", label, exc_info=True)
     return target
+
+
+def served_copy_for(version) -> Path:
+    """Return a local served copy of the version's classifier."""
+    return _shared_served_copy(version.artifact, local_artifact_path(version), label=str(version))
+
+
+def served_detector_for(version) -> Path:
+    """Return a local served copy of the version's detector."""
+    return _shared_served_copy(version.detector, local_detector_path(version), label=f"{version}'s detector")
 
 
 def serving_copy(path: Path, *, replace_if_from: int | None = None) -> Path:

@@ -20,6 +20,10 @@ def model_artifact_path(instance: ModelVersion, filename: str) -> str:
     return f"models/v{instance.number}-{uuid.uuid4().hex[:8]}.keras"
 
 
+def detector_artifact_path(instance: ModelVersion, filename: str) -> str:
+    return f"models/v{instance.number}-detector-{uuid.uuid4().hex[:8]}.keras"
+
+
 class ModelVersion(models.Model):
     """One trained model file and what is known about it."""
 
@@ -46,6 +50,12 @@ class ModelVersion(models.Model):
     gate_passed = models.BooleanField(null=True, blank=True)
     gate_reason = models.TextField(blank=True)
     notes = models.TextField(blank=True)
+    # What makes its answers honest: the detector that says "not a digit" or "several digits", the lowest
+    # `digit` probability it accepts, and the temperature that calibrates the classifier's confidence.
+    detector = models.FileField(upload_to=detector_artifact_path, max_length=255, blank=True)
+    detector_sha256 = models.CharField(max_length=64, blank=True)
+    detector_threshold = models.FloatField(null=True, blank=True)
+    temperature = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["-number"]
@@ -70,6 +80,10 @@ class Submission(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    class Reason(models.TextChoices):
+        NOT_A_DIGIT = "not_a_digit", "Not a digit"
+        SEVERAL_DIGITS = "several_digits", "Several digits"
+
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
     source = models.CharField(max_length=10, choices=Source.choices)
     image = models.FileField(upload_to=submission_upload_path, max_length=255)
@@ -89,6 +103,9 @@ class Submission(models.Model):
     )
     inference_ms = models.FloatField(null=True, blank=True)
     predicted_at = models.DateTimeField(null=True, blank=True)
+    # The detector's verdict; None while pending, or when the version that answered had no detector.
+    is_digit = models.BooleanField(null=True, blank=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
     # Mirrors whether a Correction exists, so lists filter without a join.
     is_corrected = models.BooleanField(default=False)
     # Mirrors whether that correction waits for review, so the review queue sorts on an index.

@@ -42,7 +42,9 @@ def _on_white(ink: Image.Image, canvas=(280, 280), offset=(0, 0)) -> Image.Image
     return Image.fromarray(255 - np.asarray(layer))
 
 
-def _variants(rng: np.random.Generator) -> dict[str, Callable[[np.ndarray], bytes]]:
+def renderings(rng: np.random.Generator) -> dict[str, Callable[[np.ndarray], bytes]]:
+    """Return the ways people send a digit, each turning a 28x28 digit (ink white) into image bytes."""
+
     def transparent(p):
         out = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
         layer = Image.new("RGBA", (280, 280), (20, 20, 20, 255))
@@ -125,7 +127,7 @@ def evaluate(model_path: str, count: int = 500, seed: int = 0) -> list[tuple[str
         right = int((predicted == np.array(kept)).sum())
         return name, right / len(encoded), len(encoded), refused
 
-    rows = [score(name, [make(d) for d in digits], list(labels)) for name, make in _variants(rng).items()]
+    rows = [score(name, [make(d) for d in digits], list(labels)) for name, make in renderings(rng).items()]
     rows.append(score("printed digits (matplotlib fonts)", *_font_digits()))
     rows.append(score("pen-drawn digits (stroke templates)", *drawn_digits(count, seed=seed)))
     return rows

@@ -177,6 +177,13 @@ RECOGNIZER = {
     "INITIAL_MODEL_PATH": Path(
         env.str("RECOGNIZER_INITIAL_MODEL", default=str(BASE_DIR / "training" / "artifacts" / "digit_cnn_v1.keras"))
     ),
+    # The detector shipped beside the initial model: it says "not a digit" and "several digits".
+    "INITIAL_DETECTOR_PATH": Path(
+        env.str(
+            "RECOGNIZER_INITIAL_DETECTOR",
+            default=str(BASE_DIR / "training" / "artifacts" / "digit_detector_v1.keras"),
+        )
+    ),
     "MODEL_CACHE_DIR": Path(env.str("RECOGNIZER_MODEL_CACHE", default=str(BASE_DIR / ".model-cache"))),
     "MNIST_DIR": env("MNIST_DIR", default=""),
     # Threads per inference call; 0 picks min(2, CPU count).

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from django.core.files.storage import Storage, default_storage
+from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
@@ -64,9 +65,9 @@ def _stored_names(storage: Storage) -> Iterator[str]:
 
 def _is_referenced(name: str) -> bool:
     if name.startswith("models/"):
-        # A version's served copy is stored beside its artifact, named after it.
-        artifact = name.split(".keras", 1)[0] + ".keras"
-        return ModelVersion.objects.filter(artifact=artifact).exists()
+        # A model file's served copy is stored beside it, named after it.
+        model_file = name.split(".keras", 1)[0] + ".keras"
+        return ModelVersion.objects.filter(Q(artifact=model_file) | Q(detector=model_file)).exists()
     return Submission.objects.filter(image=name).exists()
 
 

@@ -38,8 +38,11 @@ def model_version_register(
     gate_reason: str = "",
     notes: str = "",
     number: int | None = None,
+    detector_path: Path | None = None,
+    detector_threshold: float | None = None,
+    temperature: float | None = None,
 ) -> ModelVersion:
-    """Copy a trained model file into storage and record it as a new version, in `state`.
+    """Copy a trained model file (and its detector) into storage and record it as a new version, in `state`.
 
     The row, its gate verdict and its state are written in one transaction,
     so no version is ever seen half-registered. Two registrations at once may
@@ -60,12 +63,20 @@ def model_version_register(
         "gate_reason": gate_reason,
         "notes": notes,
         "artifact_sha256": hashlib.sha256(content).hexdigest(),
+        "detector_threshold": detector_threshold,
+        "temperature": temperature,
     }
+    detector = Path(detector_path).read_bytes() if detector_path else None
+    if detector is not None:
+        fields["detector_sha256"] = hashlib.sha256(detector).hexdigest()
     with transaction.atomic():
         version = _version_insert(fields, number=number)
         # Stored only once the number is ours, so a lost race leaves no file behind.
-        with files_removed_on_error([version.artifact]):
-            version.artifact.save(f"v{version.number}.keras", ContentFile(content), save=True)
+        with files_removed_on_error([version.artifact, version.detector]):
+            version.artifact.save(f"v{version.number}.keras", ContentFile(content), save=False)
+            if detector is not None:
+                version.detector.save(f"v{version.number}-detector.keras", ContentFile(detector), save=False)
+            version.save(update_fields=["artifact", "detector"])
             if state == ModelVersion.State.ACTIVE:
                 version = model_version_activate(version=version)
             elif state != ModelVersion.State.CANDIDATE:
@@ -129,20 +140,53 @@ def model_version_ensure_active() -> ModelVersion:
     return _shipped_model_register()
 
 
+def _summary(model_path: Path) -> dict:
+    """The metrics file written beside a shipped model file, or {}."""
+    path = model_path.with_suffix(".metrics.json")
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def _shipped_model_register() -> ModelVersion:
-    path = conf.initial_model_path()
-    summary_path = path.with_suffix(".metrics.json")
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    path, detector = conf.initial_model_path(), conf.initial_detector_path()
+    summary, detector_summary = _summary(path), _summary(detector)
     counts = {k: summary[k] for k in ("train_images", "validation_images", "epochs_run") if k in summary}
     try:
         return model_version_register(
             artifact_path=path,
             name="shipped MNIST model",
-            metrics={"mnist": summary.get("test", {})},
+            metrics={"mnist": summary.get("test", {}), "honesty": summary.get("honesty", {})},
             training_counts=counts,
             state=ModelVersion.State.ACTIVE,
             notes=SHIPPED_NOTES,
             number=1,
+            detector_path=detector if detector.exists() else None,
+            detector_threshold=detector_summary.get("threshold"),
+            temperature=(summary.get("calibration") or {}).get("temperature"),
         )
     except IntegrityError:  # another process registered it at the same moment
         return ModelVersion.objects.get(number=1)
+
+
+def model_version_honesty_ensure(*, version: ModelVersion) -> ModelVersion:
+    """Give the shipped model, registered before detectors existed, the detector and temperature shipped with it.
+
+    Only a version whose file is the shipped model's gets them: a detector
+    and a temperature are fitted to one classifier. Others are left as they are.
+    """
+    path, detector = conf.initial_model_path(), conf.initial_detector_path()
+    if version.detector or not detector.exists():
+        return version
+    if version.artifact_sha256 != hashlib.sha256(path.read_bytes()).hexdigest():
+        return version
+    content = detector.read_bytes()
+    with transaction.atomic(), files_removed_on_error([version.detector]):
+        locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if locked.detector:  # another process attached it meanwhile
+            return locked
+        locked.detector.save(f"v{locked.number}-detector.keras", ContentFile(content), save=False)
+        locked.detector_sha256 = hashlib.sha256(content).hexdigest()
+        locked.detector_threshold = _summary(detector).get("threshold")
+        locked.temperature = (_summary(path).get("calibration") or {}).get("temperature")
+        locked.save(update_fields=["detector", "detector_sha256", "detector_threshold", "temperature"])
+    logger.info("%s now has the shipped detector and temperature.", locked)
+    return locked

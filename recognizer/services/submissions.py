@@ -116,6 +116,8 @@ def submissions_predict(*, submission_ids: list[int]) -> list[Submission]:
                 "probabilities": prediction.probabilities,
                 "model_version": version,
                 "inference_ms": round(ms_per_image, 3),
+                "is_digit": prediction.is_digit,
+                "reason": prediction.reason or "",
                 "predicted_at": now,
                 "updated_at": now,
                 "error": "",

@@ -1,0 +1,173 @@
+"""How honest a classifier and its detector are: the measures issue 12 asks for, on sets they never trained on.
+
+    python -m training.honesty CLASSIFIER.keras DETECTOR.keras --threshold T --data-dir ../shared/datasets/mnist
+
+Reports, on the served copies (what the service runs): MNIST test accuracy
+(the verdict ignored) and the share of MNIST test digits flagged; the share
+flagged of other digits (MNIST test digits re-drawn the ways people send
+them, printed digits, pen-drawn check digits); per kind of non-digit drawn
+from check styles the detector never trained on, the share flagged and the
+AUROC of the detector's `digit` probability against MNIST test digits;
+Fashion-MNIST (never trained on) when installed; several-digit rows flagged
+`several_digits`; and the calibration error (ECE, 15 bins) before and after
+the temperature fitted on the MNIST validation images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+import numpy as np
+
+from training import outliers
+from training.calibration import apply_temperature, expected_calibration_error, fit_temperature
+from training.data import Dataset, load_fashion_test, load_mnist, load_sample
+from training.detector import DIGIT, SEVERAL_DIGITS, verdicts
+from training.drawn_digits import drawn_inputs
+from training.preprocessing import ImageRejected, preprocess_bytes
+from training.robustness import renderings
+from training.train import split_validation
+
+CHECK_SEED = 0
+NON_DIGIT_KINDS = ("letters", "symbols", "shapes", "scribbles", "noise", "marks", "partial", "crops")
+
+Predict = Callable[[np.ndarray], np.ndarray]
+
+
+def auroc(positives: np.ndarray, negatives: np.ndarray) -> float:
+    """Return the chance a random positive scores above a random negative (ties count half)."""
+    scores = np.concatenate([positives, negatives])
+    order = scores.argsort(kind="mergesort")
+    ranks = np.empty(len(scores))
+    ranks[order] = np.arange(1, len(scores) + 1)
+    for value in np.unique(scores):  # average the ranks of ties
+        tied = scores == value
+        if tied.sum() > 1:
+            ranks[tied] = ranks[tied].mean()
+    positive_ranks = ranks[: len(positives)].sum()
+    return float((positive_ranks - len(positives) * (len(positives) + 1) / 2) / (len(positives) * len(negatives)))
+
+
+def flagged_share(detect: Predict, inputs: np.ndarray, threshold: float) -> float:
+    is_digit, _reasons = verdicts(detect(inputs), threshold=threshold)
+    return float(1 - is_digit.mean())
+
+
+def _rendered_test_digits(data: Dataset, count: int) -> dict[str, np.ndarray]:
+    """MNIST test digits re-drawn each way people send them, preprocessed (refused ones left out)."""
+    rng = np.random.default_rng(CHECK_SEED)
+    pick = rng.choice(len(data.x_test), size=min(count, len(data.x_test)), replace=False)
+    out = {}
+    for name, make in renderings(rng).items():
+        inputs = []
+        for pixels in data.x_test[pick]:
+            try:
+                inputs.append(preprocess_bytes(make(pixels)))
+            except ImageRejected:
+                continue
+        out[name] = np.stack(inputs)
+    return out
+
+
+def digit_report(classify: Predict, detect: Predict, data: Dataset, threshold: float) -> dict:
+    """Accuracy and the share flagged on MNIST test, and the share flagged of other real digits."""
+    probabilities = classify(data.x_test)
+    report = {
+        "mnist_test_accuracy": float((probabilities.argmax(1) == data.y_test).mean()),
+        "mnist_test_flagged": flagged_share(detect, data.x_test, threshold),
+        "drawn_digits_flagged": flagged_share(detect, drawn_inputs(1000, seed=CHECK_SEED)[0], threshold),
+    }
+    rendered = _rendered_test_digits(data, 500)
+    report["rendered_flagged"] = {name: flagged_share(detect, x, threshold) for name, x in rendered.items()}
+    return report
+
+
+def non_digit_report(detect: Predict, data: Dataset, threshold: float, count: int) -> dict:
+    """Per kind of non-digit from check styles: the share flagged and the AUROC against MNIST test digits."""
+    digit_scores = detect(data.x_test)[:, DIGIT]
+    rows = {}
+    for kind in NON_DIGIT_KINDS:
+        inputs = outliers.outlier_inputs(kind, count, CHECK_SEED, styles="check")
+        scores = detect(inputs)[:, DIGIT]
+        rows[kind] = {
+            "count": int(len(inputs)),
+            "flagged": float((scores < threshold).mean()),
+            "auroc": auroc(digit_scores, scores),
+        }
+    ambiguous = outliers.outlier_inputs("letters", count, CHECK_SEED, styles="all", ambiguous="only")
+    rows["ambiguous letters (reported apart)"] = {
+        "count": int(len(ambiguous)),
+        "flagged": flagged_share(detect, ambiguous, threshold),
+    }
+    fashion = load_fashion_test()
+    if fashion is not None:
+        scores = detect(fashion)[:, DIGIT]
+        rows["fashion-mnist test"] = {
+            "count": int(len(fashion)),
+            "flagged": float((scores < threshold).mean()),
+            "auroc": auroc(digit_scores, scores),
+        }
+    return rows
+
+
+def several_report(detect: Predict, data: Dataset, threshold: float, count: int) -> dict:
+    """Several-digit rows (check styles; MNIST training digits and drawn ones): flagged, and flagged as several."""
+    (x_train, _), _ = split_validation(data, size=5000, seed=1234)
+    inputs = outliers.outlier_inputs("several", count, CHECK_SEED, styles="check", mnist_train=x_train[..., 0])
+    is_digit, reasons = verdicts(detect(inputs), threshold=threshold)
+    return {
+        "count": int(len(inputs)),
+        "flagged": float(1 - is_digit.mean()),
+        "flagged_several": float(np.mean([reason == "several_digits" for reason in reasons])),
+        "mean_several_probability": float(detect(inputs)[:, SEVERAL_DIGITS].mean()),
+    }
+
+
+def calibration_report(classify: Predict, data: Dataset) -> dict:
+    """The temperature fitted on MNIST validation images and the ECE on MNIST test before and after."""
+    (_, _), (x_val, y_val) = split_validation(data, size=5000, seed=1234)
+    temperature = fit_temperature(classify(x_val[..., 0]), y_val)
+    test = classify(data.x_test)
+    return {
+        "temperature": temperature,
+        "ece_before": expected_calibration_error(test, data.y_test),
+        "ece_after": expected_calibration_error(apply_temperature(test, temperature), data.y_test),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    from training.runtime import import_keras
+    from training.serving import ServingModel
+
+    parser = argparse.ArgumentParser(description="Measure a classifier and its detector on sets they never saw.")
+    parser.add_argument("classifier")
+    parser.add_argument("detector")
+    parser.add_argument("--threshold", type=float, required=True)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--sample", action="store_true")
+    parser.add_argument("--count", type=int, default=1000, help="pictures per kind of non-digit")
+    parser.add_argument("--json", help="also write the report here")
+    args = parser.parse_args(argv)
+    keras = import_keras()
+    classifier = ServingModel.from_keras(keras.models.load_model(args.classifier, compile=False))
+    detector = ServingModel.from_keras(keras.models.load_model(args.detector, compile=False))
+    data = load_sample() if args.sample else load_mnist(args.data_dir)
+    report = {
+        "digits": digit_report(classifier.predict_probabilities, detector.predict_probabilities, data, args.threshold),
+        "non_digits": non_digit_report(detector.predict_probabilities, data, args.threshold, args.count),
+        "several": several_report(detector.predict_probabilities, data, args.threshold, args.count),
+        "calibration": calibration_report(classifier.predict_probabilities, data),
+    }
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.json:
+        with open(args.json, "w") as out:
+            out.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
