@@ -122,6 +122,7 @@ class Submission(models.Model):
             models.Index(fields=["status", "created_at"], name="submission_status_created"),
             models.Index(fields=["is_corrected", "confidence"], name="submission_corrected_conf"),
             models.Index(fields=["-needs_review", "confidence", "-created_at"], name="submission_review_queue"),
+            models.Index(fields=["owner", "is_digit", "-created_at"], name="submission_owner_is_digit"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -134,11 +135,13 @@ class Submission(models.Model):
 
 
 class Correction(models.Model):
-    """The true label a person gave for their submission.
+    """The true label a person gave for their submission: a digit, or "not a digit" (a NULL label).
 
     One current correction per submission: changing it rewrites the label,
     sends it back to review, and appends the old label to `history`.
     """
+
+    NOT_A_DIGIT_TEXT = "not a digit"
 
     class Review(models.TextChoices):
         PENDING = "pending", "Pending review"
@@ -146,7 +149,9 @@ class Correction(models.Model):
         REJECTED = "rejected", "Rejected"
 
     submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="correction")
-    label = models.PositiveSmallIntegerField()
+    label = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The digit drawn, 0 to 9; empty when the picture is not a digit."
+    )
     review_state = models.CharField(max_length=10, choices=Review.choices, default=Review.PENDING)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -172,10 +177,23 @@ class Correction(models.Model):
             models.Index(fields=["review_state", "updated_at"], name="correction_review_updated"),
             models.Index(fields=["review_state", "held_out", "trained_in"], name="correction_training"),
         ]
-        constraints = [models.CheckConstraint(condition=Q(label__lte=9), name="correction_label_0_9")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(label__lte=9) | Q(label__isnull=True), name="correction_label_0_9_or_not_a_digit"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.label} for submission {self.submission_id}"
+        return f"{self.label_text} for submission {self.submission_id}"
+
+    @classmethod
+    def text_of(cls, label: int | None) -> str:
+        """Say a label as people read it: the digit, or "not a digit" for NULL."""
+        return cls.NOT_A_DIGIT_TEXT if label is None else str(label)
+
+    @property
+    def label_text(self) -> str:
+        return self.text_of(self.label)
 
 
 class RetrainJob(models.Model):

@@ -45,6 +45,15 @@ class SubmissionFactory(factory.django.DjangoModelFactory):
     predicted_digit = factory.Sequence(lambda n: sample_digit(n % 2000)[1])
     confidence = 0.97
     probabilities = factory.LazyAttribute(lambda s: [0.97 if d == s.predicted_digit else 0.03 / 9 for d in range(10)])
+    # The detector's verdict: not checked (as from a version without a detector) unless a trait says otherwise,
+    # e.g. SubmissionFactory(not_a_digit=True).
+    is_digit = None
+    reason = ""
+
+    class Params:
+        checked_digit = factory.Trait(is_digit=True)
+        not_a_digit = factory.Trait(is_digit=False, reason=Submission.Reason.NOT_A_DIGIT)
+        several_digits = factory.Trait(is_digit=False, reason=Submission.Reason.SEVERAL_DIGITS)
 
 
 class CorrectionFactory(factory.django.DjangoModelFactory):

@@ -11,6 +11,11 @@ from recognizer.models import Correction, Submission
 
 # A correction counts as people's verdict unless an admin rejected it.
 _COUNTED_CORRECTION = Q(is_corrected=True) & ~Q(correction__review_state=Correction.Review.REJECTED)
+# The model's answer disagrees with the correction: a digit answer (checked or not) corrected to another
+# digit or to "not a digit" (a NULL label; the negation keeps NULLs), or a "not a digit" answer given a digit.
+_WRONG_ANSWER = (~Q(is_digit=False) & ~Q(correction__label=F("predicted_digit"))) | (
+    Q(is_digit=False) & Q(correction__label__isnull=False)
+)
 
 
 def submission_daily_counts(*, since: datetime) -> list[dict]:
@@ -28,11 +33,12 @@ def submission_daily_counts(*, since: datetime) -> list[dict]:
 def model_version_live_accuracy() -> list[dict]:
     """Return, per model version, how often people found its predictions right.
 
-    `accuracy` counts a prediction wrong when its owner corrected it to
-    another digit and right otherwise; `feedback_accuracy` looks only at
+    `accuracy` counts a prediction wrong when its owner's correction
+    disagrees with its answer (another digit, or "not a digit" either way)
+    and right otherwise; `feedback_accuracy` looks only at
     predictions people corrected or confirmed. Rejected corrections are ignored.
     """
-    wrong = _COUNTED_CORRECTION & ~Q(correction__label=F("predicted_digit"))
+    wrong = _COUNTED_CORRECTION & _WRONG_ANSWER
     rows = (
         Submission.objects.filter(status=Submission.Status.DONE, model_version__isnull=False)
         .values("model_version", "model_version__number", "model_version__state")
@@ -57,10 +63,10 @@ def _live_accuracy_row(row: dict) -> dict:
 
 
 def correction_confused_pairs(*, limit: int = 10) -> list[dict]:
-    """Return the (true digit, predicted digit) pairs people corrected most often."""
+    """Return the (true digit, predicted digit) pairs people corrected most often; "not a digit" is no pair."""
     rows = (
         Correction.objects.exclude(review_state=Correction.Review.REJECTED)
-        .filter(submission__predicted_digit__isnull=False)
+        .filter(label__isnull=False, submission__predicted_digit__isnull=False)
         .exclude(label=F("submission__predicted_digit"))
         .values("label", "submission__predicted_digit")
         .annotate(count=Count("id"))

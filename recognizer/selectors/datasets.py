@@ -6,6 +6,7 @@ import csv
 import io
 import tempfile
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,11 +30,15 @@ DATASET_CSV_COLUMNS = (
     "source",
     "created_at",
 )
+# What the summary counts besides the images written; "prediction" labels are the rest.
+SUMMARY_COUNTS = ("from_corrections", "skipped", "not_digits", "flagged")
 _FIELDS = (
     "pk",
     "pixels",
     "predicted_digit",
     "confidence",
+    "is_digit",
+    "correction__pk",
     "correction__label",
     "correction__review_state",
     "model_version__number",
@@ -49,27 +54,41 @@ def dataset_export(*, submissions: QuerySet[Submission], out: BinaryIO) -> dict:
     `images-idx3-ubyte.gz` holds the 28x28 inputs (uint8, white ink on black,
     as MNIST), `labels-idx1-ubyte.gz` the labels, and `labels.csv` one row per
     image in the same order. The label is the corrected one if there is a
-    correction, otherwise the prediction; submissions with neither (pending,
-    failed) are left out. Returns {"count", "from_corrections", "skipped"}.
+    correction, otherwise the prediction. Left out, and counted: submissions
+    with neither (pending, failed: `skipped`), those corrected to "not a
+    digit" (`not_digits`), and uncorrected ones the model itself flagged as
+    not a digit (`flagged`: their closest digit is no label). Returns
+    {"count", "from_corrections", "skipped", "not_digits", "flagged"}.
     """
     rows = submissions.order_by("pk").values_list(*_FIELDS).iterator(chunk_size=2000)
-    images, labels, skipped, from_corrections = [], [], 0, 0
+    images, labels = [], []
+    counts: Counter[str] = Counter()
     table = io.StringIO()
     writer = csv.writer(table)
     writer.writerow(DATASET_CSV_COLUMNS)
     for row in rows:
         record = dict(zip(_FIELDS, row, strict=True))
-        corrected = record["correction__label"]
-        label = corrected if corrected is not None else record["predicted_digit"]
+        label, outcome = _label_of(record)
+        counts[outcome] += 1
         if label is None:
-            skipped += 1
             continue
-        from_corrections += corrected is not None
         images.append(bytes_to_pixels(record["pixels"]))
         labels.append(label)
         writer.writerow(_csv_row(len(labels) - 1, label, record))
     _write_archive(out, images=images, labels=labels, table=table.getvalue())
-    return {"count": len(labels), "from_corrections": from_corrections, "skipped": skipped}
+    return {"count": len(labels), **{key: counts[key] for key in SUMMARY_COUNTS}}
+
+
+def _label_of(record: dict) -> tuple[int | None, str]:
+    """Return a row's digit label (None: left out) and the summary count it adds to."""
+    if record["correction__pk"] is not None:
+        corrected = record["correction__label"]
+        return corrected, "from_corrections" if corrected is not None else "not_digits"
+    if record["predicted_digit"] is None:
+        return None, "skipped"
+    if record["is_digit"] is False:
+        return None, "flagged"
+    return record["predicted_digit"], "prediction"
 
 
 def _csv_row(index: int, label: int, record: dict) -> list:
@@ -81,7 +100,7 @@ def _csv_row(index: int, label: int, record: dict) -> list:
         index,
         record["pk"],
         label,
-        "correction" if record["correction__label"] is not None else "prediction",
+        "correction" if record["correction__pk"] is not None else "prediction",
         blank_if_none(record["predicted_digit"]),
         "" if confidence is None else f"{confidence:.6f}",
         record["correction__review_state"] or "",

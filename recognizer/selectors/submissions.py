@@ -20,6 +20,7 @@ def submission_list(
     user: AbstractBaseUser,
     predicted_digit: int | None = None,
     corrected: bool | None = None,
+    is_digit: bool | None = None,
     source: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
@@ -28,6 +29,8 @@ def submission_list(
     """Return the submissions `user` may see, newest first, filtered.
 
     Staff see everyone's and may narrow to one owner; others see their own.
+    `is_digit` matches the detector's verdict exactly: submissions nobody
+    checked (no detector, or not predicted yet) match neither True nor False.
     """
     queryset = Submission.objects.select_related("correction", "model_version").defer("pixels")
     if user.is_staff:
@@ -41,6 +44,9 @@ def submission_list(
         # `__in` because SQLite uses the (owner, is_corrected) index for `IN (1)` but not for
         # the bare `WHERE is_corrected` that `=True` becomes.
         queryset = queryset.filter(is_corrected__in=[corrected])
+    if is_digit is not None:
+        # `__in` for the (owner, is_digit) index, as for `corrected`.
+        queryset = queryset.filter(is_digit__in=[is_digit])
     if source:
         queryset = queryset.filter(source=source)
     if created_after:
@@ -87,9 +93,12 @@ def submission_wait(*, submission_id: int, timeout: float) -> Submission:
 
 
 def submission_stats(*, user: AbstractBaseUser) -> dict:
-    """Return how often the model was right for `user`, overall and per digit.
+    """Return how often the model was right for `user`, overall and per predicted digit.
 
-    A prediction counts as wrong when the person corrected it to another digit.
+    A prediction counts as wrong when the person's correction disagrees with
+    the model's answer: a digit answer corrected to another digit or to "not
+    a digit", or a "not a digit" answer corrected to a digit. A flagged
+    prediction counts under its closest digit.
     """
     # Quick with 100,000 submissions: the totals come from the (owner, digit) index
     # alone (only predicted, i.e. done, submissions have a digit), and only the
@@ -103,13 +112,15 @@ def submission_stats(*, user: AbstractBaseUser) -> dict:
     corrected = (
         Submission.objects.filter(owner=user, is_corrected__in=[True])
         .order_by()
-        .values_list("predicted_digit", "correction__label")
+        .values_list("predicted_digit", "is_digit", "correction__label")
     )
     per_digit = {d: {"total": 0, "wrong": 0} for d in range(10)}
     for digit, count in totals:
         per_digit[digit]["total"] = count
-    for digit, label in corrected:
-        if digit is not None and label != digit:
+    for digit, is_digit, label in corrected:
+        # None stands for "not a digit" on both sides; an unchecked prediction (is_digit None) answered its digit.
+        answer = None if is_digit is False else digit
+        if digit is not None and label != answer:
             per_digit[digit]["wrong"] += 1
     return _accuracy_table(per_digit)
 

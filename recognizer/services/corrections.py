@@ -1,4 +1,9 @@
-"""Corrections: people's true labels, and staff's review of them."""
+"""Corrections: people's true labels, and staff's review of them.
+
+A label is a digit, 0 to 9, or None: "this is not a digit". Not-a-digit
+corrections go through the same review; accepted ones teach the detector,
+digit ones the classifier.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +26,12 @@ logger = logging.getLogger(__name__)
 REVIEW_STATES = (Correction.Review.ACCEPTED, Correction.Review.REJECTED, Correction.Review.PENDING)
 
 
-def _label_check(label: object) -> int:
+def _label_check(label: object) -> int | None:
+    """Return `label` if it is a digit 0-9 or None (not a digit); refuse anything else."""
+    if label is None:
+        return None
     if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label <= 9:
-        raise ValidationError("The label must be a digit from 0 to 9.", code="invalid_label")
+        raise ValidationError("The label must be a digit from 0 to 9, or None for not a digit.", code="invalid_label")
     return label
 
 
@@ -32,21 +40,21 @@ def correction_held_out(*, submission_id: int) -> bool:
     return is_held_out(submission_id, fraction=conf.retrain_holdout_fraction(), salt="submission")
 
 
-def _correction_new(*, submission_id: int, label: int, **fields) -> Correction:
+def _correction_new(*, submission_id: int, label: int | None, **fields) -> Correction:
     """An unsaved correction; whether it is held out for the gate is decided now, for good."""
     held_out = correction_held_out(submission_id=submission_id)
     return Correction(submission_id=submission_id, label=label, held_out=held_out, **fields)
 
 
-def _relabel(correction: Correction, label: int, *, now: datetime) -> None:
+def _relabel(correction: Correction, label: int | None, *, now: datetime) -> None:
     """Give `correction` a new label, keeping the old one in its history; it will be trained on again."""
     correction.history = [*correction.history, {"label": correction.label, "until": now.isoformat()}]
     correction.label = label
     correction.trained_in = None
 
 
-def correction_set(*, submission: Submission, label: int, user: AbstractBaseUser | None = None) -> Correction:
-    """Record the true label for a submission, replacing any earlier one.
+def correction_set(*, submission: Submission, label: int | None, user: AbstractBaseUser | None = None) -> Correction:
+    """Record the true label for a submission (None: it is not a digit), replacing any earlier one.
 
     A changed label goes back to review (or straight to accepted when
     corrections are accepted automatically); the old label stays in history.
@@ -133,8 +141,8 @@ def corrections_review(*, correction_ids: list[int], state: str, reviewer: Abstr
     return count
 
 
-def corrections_relabel(*, submission_ids: list[int], label: int, reviewer: AbstractBaseUser) -> int:
-    """Give submissions a label decided by staff, accepted for training at once.
+def corrections_relabel(*, submission_ids: list[int], label: int | None, reviewer: AbstractBaseUser) -> int:
+    """Give submissions a label decided by staff (None: not a digit), accepted for training at once.
 
     A submission without a correction gets one; a correction with another
     label keeps the old one in `history` and will be trained on again.
@@ -151,7 +159,7 @@ def corrections_relabel(*, submission_ids: list[int], label: int, reviewer: Abst
     return changed
 
 
-def _relabel_locked(ids: list[int], *, label: int, reviewer: AbstractBaseUser, now: datetime) -> int:
+def _relabel_locked(ids: list[int], *, label: int | None, reviewer: AbstractBaseUser, now: datetime) -> int:
     accepted = Correction.Review.ACCEPTED
     existing = list(Correction.objects.filter(submission_id__in=ids))
     updates = [c for c in existing if c.label != label or c.review_state != accepted]

@@ -1,4 +1,4 @@
-"""Submission selectors: waiting for predictions, the review queue."""
+"""Submission selectors: waiting for predictions, the review queue, the list's filters, the statistics."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import pytest
 from django.db import connection
 
 from recognizer.models import Correction, Submission
-from recognizer.selectors.submissions import submission_review_queue, submission_wait, submissions_wait
+from recognizer.selectors.submissions import (
+    submission_list,
+    submission_review_queue,
+    submission_stats,
+    submission_wait,
+    submissions_wait,
+)
 from tests.factories import CorrectionFactory, SubmissionFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +84,33 @@ def test_the_review_queue_puts_waiting_corrections_first_then_the_least_sure(sta
     waiting = CorrectionFactory(submission__confidence=0.95).submission
     order = list(submission_review_queue().values_list("pk", flat=True))
     assert order == [waiting.pk, accepted.pk, unsure.pk, sure.pk, pending.pk]
+
+
+def test_the_list_filters_on_the_detectors_verdict_exactly(user):
+    digit = SubmissionFactory(owner=user, checked_digit=True)
+    not_a_digit = SubmissionFactory(owner=user, not_a_digit=True)
+    several = SubmissionFactory(owner=user, several_digits=True)
+    unchecked = SubmissionFactory(owner=user)
+    SubmissionFactory(not_a_digit=True)  # someone else's
+
+    def listed(**filters) -> set[int]:
+        return set(submission_list(user=user, **filters).values_list("pk", flat=True))
+
+    assert listed(is_digit=True) == {digit.pk}
+    assert listed(is_digit=False) == {not_a_digit.pk, several.pk}
+    assert listed() == {digit.pk, not_a_digit.pk, several.pk, unchecked.pk}
+
+
+def test_stats_count_a_correction_that_disagrees_with_the_answer_as_wrong(user):
+    CorrectionFactory(label=None, submission__owner=user, submission__predicted_digit=4)  # wrong
+    CorrectionFactory(
+        label=4, submission__owner=user, submission__predicted_digit=4, submission__not_a_digit=True
+    )  # wrong
+    CorrectionFactory(label=None, submission__owner=user, submission__predicted_digit=4, submission__not_a_digit=True)
+    CorrectionFactory(label=4, submission__owner=user, submission__predicted_digit=4)
+    SubmissionFactory(owner=user, predicted_digit=4, several_digits=True)
+
+    stats = submission_stats(user=user)
+
+    assert (stats["total"], stats["right"]) == (5, 3)
+    assert stats["per_digit"][4] == {"digit": 4, "total": 5, "right": 3, "accuracy": pytest.approx(0.6)}

@@ -7,10 +7,16 @@ import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from recognizer.models import Correction, Submission
-from recognizer.selectors.corrections import corrections_split_counts, corrections_waiting_count
+from recognizer.selectors.corrections import (
+    corrections_for_training,
+    corrections_not_a_digit,
+    corrections_split_counts,
+    corrections_waiting_count,
+)
+from recognizer.selectors.submissions import submission_review_queue
 from recognizer.services.corrections import (
     correction_held_out,
     correction_set,
@@ -19,6 +25,7 @@ from recognizer.services.corrections import (
     corrections_review,
     corrections_withdraw,
 )
+from recognizer.services.retraining import _training_data
 from tests.factories import CorrectionFactory, ModelVersionFactory, SubmissionFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +60,7 @@ def test_setting_the_same_label_again_changes_nothing(user):
     assert again.history == []
 
 
-@pytest.mark.parametrize("label", [-1, 10, "3", 2.0, True, None])
+@pytest.mark.parametrize("label", [-1, 10, "3", 2.0, True, False, "none"])
 def test_correction_labels_must_be_digits(user, label):
     submission = SubmissionFactory(owner=user)
     with pytest.raises(ValidationError):
@@ -190,7 +197,7 @@ def test_relabel_counts_only_what_changed(staff_user):
     assert [entry["label"] for entry in accepted.history] == [(new_label - 1) % 10]
 
 
-@pytest.mark.parametrize("label", [-1, 10, "3", True, None])
+@pytest.mark.parametrize("label", [-1, 10, "3", True, "none"])
 def test_relabel_refuses_anything_but_a_digit(staff_user, label):
     submission = SubmissionFactory()
     with pytest.raises(ValidationError):
@@ -230,3 +237,81 @@ def test_the_waiting_count_and_the_split_read_the_stored_column(staff_user):
 
     assert corrections_waiting_count() == 3
     assert corrections_split_counts() == (3, 2)
+
+
+# "Not a digit": a correction whose label is None.
+
+
+def test_a_correction_can_say_not_a_digit_and_waits_for_review_like_any(user):
+    submission = SubmissionFactory(owner=user, predicted_digit=4)
+    correction = correction_set(submission=submission, label=None, user=user)
+    correction.refresh_from_db()
+    submission.refresh_from_db()
+    assert correction.label is None
+    assert correction.label_text == "not a digit"
+    assert correction.review_state == Correction.Review.PENDING
+    assert submission.is_corrected and submission.needs_review
+    # It heads the review queue, as every correction waiting for review does.
+    SubmissionFactory(confidence=0.1)
+    assert submission_review_queue().first() == submission
+
+
+def test_not_a_digit_and_digits_replace_each_other_keeping_history(user, staff_user):
+    submission = SubmissionFactory(owner=user, predicted_digit=4)
+    correction_set(submission=submission, label=7)
+    first = correction_set(submission=submission, label=None)
+    corrections_review(correction_ids=[first.pk], state=Correction.Review.ACCEPTED, reviewer=staff_user)
+    assert correction_set(submission=submission, label=None).review_state == Correction.Review.ACCEPTED  # the same
+    again = correction_set(submission=submission, label=5)
+    assert again.label == 5
+    assert again.review_state == Correction.Review.PENDING
+    assert [entry["label"] for entry in again.history] == [7, None]
+    assert Correction.objects.count() == 1
+
+
+def test_staff_can_relabel_as_not_a_digit(staff_user):
+    trained_in = ModelVersionFactory()
+    corrected = CorrectionFactory(label=3, review_state=Correction.Review.ACCEPTED, trained_in=trained_in)
+    plain = SubmissionFactory()
+
+    assert corrections_relabel(submission_ids=[corrected.submission_id, plain.pk], label=None, reviewer=staff_user) == 2
+
+    relabelled = Correction.objects.filter(submission_id__in=[corrected.submission_id, plain.pk])
+    assert {(c.label, c.review_state, c.reviewed_by_id) for c in relabelled} == {(None, "accepted", staff_user.pk)}
+    corrected.refresh_from_db()
+    assert corrected.trained_in is None  # the detector learns from it next time
+    assert [entry["label"] for entry in corrected.history] == [3]
+    assert Submission.objects.get(pk=plain.pk).is_corrected
+    assert corrections_relabel(submission_ids=[plain.pk], label=None, reviewer=staff_user) == 0
+
+
+def test_withdrawing_a_not_a_digit_correction_reports_its_none_label(staff_user):
+    correction = CorrectionFactory(label=None)
+    withdrawn = corrections_withdraw(submission_ids=[correction.submission_id], by=staff_user)
+    assert withdrawn == [{"submission_id": correction.submission_id, "label": None, "review_state": "pending"}]
+
+
+def test_an_accepted_not_a_digit_correction_teaches_the_detector_not_the_classifier(staff_user):
+    digits = CorrectionFactory.create_batch(4, review_state=Correction.Review.ACCEPTED)
+    Correction.objects.filter(pk=digits[0].pk).update(held_out=True)
+    Correction.objects.filter(pk__in=[c.pk for c in digits[1:]]).update(held_out=False)
+    not_a_digit = correction_set(submission=SubmissionFactory(), label=None)
+    corrections_review(correction_ids=[not_a_digit.pk], state=Correction.Review.ACCEPTED, reviewer=staff_user)
+
+    assert list(corrections_not_a_digit()) == [not_a_digit]
+    assert not_a_digit.pk not in {c.pk for c in corrections_for_training()}
+    data, trained_ids = _training_data()
+    assert data.counts == (3, 1)
+    assert not_a_digit.pk not in trained_ids
+    assert set(data.train_y.tolist()) | set(data.holdout_y.tolist()) <= set(range(10))
+    # Nor does it count towards starting or splitting a retraining of the classifier.
+    assert corrections_waiting_count() == 3
+    assert corrections_split_counts() == (3, 1)
+
+
+def test_the_database_refuses_labels_above_9_but_takes_not_a_digit():
+    submission = SubmissionFactory()
+    Correction.objects.create(submission=submission, label=None)
+    Correction.objects.filter(submission=submission).delete()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Correction.objects.create(submission=submission, label=10)
