@@ -64,10 +64,34 @@ class SourceField(serializers.ChoiceField):
         super().__init__(choices=Submission.Source.choices, default=Submission.Source.API, **kwargs)
 
 
+class BlankAsNullChoiceField(serializers.ChoiceField):
+    """A choice stored blank for "none", answered as null."""
+
+    def to_representation(self, value):
+        return super().to_representation(value) or None
+
+
 class PredictionSerializer(serializers.Serializer):
-    digit = serializers.IntegerField(source="predicted_digit", min_value=0, max_value=9)
-    confidence = serializers.FloatField()
-    probabilities = serializers.ListField(child=serializers.FloatField(), min_length=10, max_length=10)
+    digit = serializers.IntegerField(
+        source="predicted_digit",
+        min_value=0,
+        max_value=9,
+        help_text="The most likely digit. When `is_digit` is false it is only the closest digit, not an answer.",
+    )
+    confidence = serializers.FloatField(help_text="The probability of `digit`, from 0 to 1.")
+    probabilities = serializers.ListField(
+        child=serializers.FloatField(), min_length=10, max_length=10, help_text="The probability of each digit, 0 to 9."
+    )
+    is_digit = serializers.BooleanField(
+        allow_null=True,
+        help_text="Whether the picture is one digit, as the model version's detector sees it: false means "
+        "`digit` should not be trusted (see `reason`); null when the version that answered has no detector.",
+    )
+    reason = BlankAsNullChoiceField(
+        choices=Submission.Reason.choices,
+        allow_null=True,
+        help_text="Why `is_digit` is false: `not_a_digit` or `several_digits`; null otherwise.",
+    )
     model_version = serializers.IntegerField(
         source="model_version.number",
         allow_null=True,
@@ -77,7 +101,9 @@ class PredictionSerializer(serializers.Serializer):
 
 
 class CorrectionSerializer(serializers.Serializer):
-    label = serializers.IntegerField(min_value=0, max_value=9)
+    label = serializers.IntegerField(
+        min_value=0, max_value=9, allow_null=True, help_text="The digit actually drawn; null when it is not a digit."
+    )
     review_state = serializers.ChoiceField(choices=Correction.Review.choices)
     updated_at = serializers.DateTimeField()
 

@@ -14,6 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
+from rest_framework.utils import html
 
 from recognizer import conf
 from recognizer.api.common import BaseApi, Pagination, paginated_response, size_text
@@ -94,6 +95,13 @@ class SubmissionListApi(BaseApi):
         corrected = serializers.BooleanField(
             required=False, allow_null=True, default=None, help_text="Whether the owner corrected the prediction."
         )
+        is_digit = serializers.BooleanField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="The detector's verdict: `true` for predictions it found to be one digit, `false` for those it "
+            "flagged (not a digit, several digits). Predictions it never checked match neither.",
+        )
         source = serializers.ChoiceField(choices=Submission.Source.choices, required=False)
         created_after = serializers.DateTimeField(required=False, help_text="Created at or after this time.")
         created_before = serializers.DateTimeField(required=False, help_text="Created before this time.")
@@ -117,6 +125,7 @@ class SubmissionListApi(BaseApi):
             user=request.user,
             predicted_digit=filters.get("digit"),
             corrected=filters.get("corrected"),
+            is_digit=filters.get("is_digit"),
             source=filters.get("source"),
             created_after=filters.get("created_after"),
             created_before=filters.get("created_before"),
@@ -286,19 +295,42 @@ class SubmissionImageApi(BaseApi):
             raise exceptions.NotFound(str(error)) from None
 
 
+class CorrectionLabelField(serializers.IntegerField):
+    """A digit 0-9, or JSON null for "not a digit".
+
+    Only an explicit null says "not a digit": a blank form field stays the
+    `invalid` error it always was, where DRF would read it as null.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=0, max_value=9, allow_null=True, **kwargs)
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
 class CorrectionSetApi(BaseApi):
     class CorrectionInputSerializer(serializers.Serializer):
-        label = serializers.IntegerField(min_value=0, max_value=9, help_text="The digit actually drawn.")
+        label = CorrectionLabelField(help_text="The digit actually drawn, 0 to 9; `null` when it is not a digit.")
 
     @extend_schema(
         tags=["submissions"],
         operation_id="submissions_correction_update",
         summary="Correct a prediction",
         request=CorrectionInputSerializer,
+        examples=[
+            OpenApiExample("It was a 7", value={"label": 7}, request_only=True),
+            OpenApiExample("It is not a digit", value={"label": None}, request_only=True),
+        ],
         responses={200: SubmissionSerializer, **error_responses(400, 401, 404, 413, 415, 429)},
     )
     def put(self, request, submission_id: int):
-        """Set the true label of one of the caller's submissions, replacing any earlier one."""
+        """Set the true label of one of the caller's submissions, replacing any earlier one.
+
+        `{"label": 7}` says it is a 7; `{"label": null}` says it is not a digit at all.
+        """
         serializer = self.CorrectionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         submission = submission_get(user=request.user, submission_id=submission_id, for_change=True)

@@ -98,3 +98,14 @@ def test_more_files_than_django_parses_is_a_json_400(api, settings):
     settings.RECOGNIZER = {**settings.RECOGNIZER, "MAX_BATCH": 1000}
     files = _files([b"x"] * (settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1))
     assert_error(api.post(BATCH, {"images": files}, format="multipart"), 400, "bad_request")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_prediction_of_a_batch_carries_the_verdict_fields(api):
+    response = api.post(BATCH, {"images": _files([digit_png(50), digit_png(51)])}, format="multipart")
+
+    assert response.status_code == 201, response.content
+    stored = {s.pk: s for s in Submission.objects.all()}
+    for item in response.json():
+        assert item["prediction"]["is_digit"] is stored[item["id"]].is_digit
+        assert item["prediction"]["reason"] == (stored[item["id"]].reason or None)

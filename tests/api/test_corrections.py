@@ -63,3 +63,47 @@ def test_delete_withdraws_the_correction(api, user):
 
 def test_correcting_a_missing_submission_is_404(api):
     assert_error(api.put(f"{SUBMISSIONS}999999/correction/", {"label": 1}, format="json"), 404, "not_found")
+
+
+def test_put_null_says_it_is_not_a_digit(api, user):
+    submission = SubmissionFactory(owner=user, predicted_digit=3)
+
+    response = api.put(f"{SUBMISSIONS}{submission.pk}/correction/", {"label": None}, format="json")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["correction"]["label"] is None
+    assert body["correction"]["review_state"] == "pending"
+    assert body["prediction"]["digit"] == 3
+    correction = Correction.objects.get(submission=submission)
+    assert correction.label is None
+    assert Submission.objects.get(pk=submission.pk).needs_review
+    assert api.get(f"{SUBMISSIONS}{submission.pk}/").json()["correction"]["label"] is None
+
+
+def test_not_a_digit_and_a_digit_replace_each_other(api, user):
+    submission = SubmissionFactory(owner=user, not_a_digit=True)
+    url = f"{SUBMISSIONS}{submission.pk}/correction/"
+
+    api.put(url, {"label": None}, format="json")
+    response = api.put(url, {"label": 7}, format="json")
+
+    assert response.json()["correction"]["label"] == 7
+    assert [entry["label"] for entry in Correction.objects.get().history] == [None]
+
+
+@pytest.mark.parametrize(
+    ("body", "form", "code"),
+    [
+        # Only an explicit JSON null says "not a digit"; a blank form field stays the error it was.
+        ({"label": ""}, "multipart", "invalid"),
+        ({"label": ""}, "json", "invalid"),
+        # `label` is the one field: `is_digit` is no way to say it.
+        ({"is_digit": False}, "json", "required"),
+    ],
+)
+def test_not_a_digit_needs_an_explicit_null_label(api, user, body, form, code):
+    submission = SubmissionFactory(owner=user)
+    response = api.put(f"{SUBMISSIONS}{submission.pk}/correction/", body, format=form)
+    assert_error(response, 400, code)
+    assert not Correction.objects.exists()

@@ -41,6 +41,30 @@ def test_the_schema_documents_the_whole_contract(client):
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 
 
+def test_the_schema_documents_the_verdict_and_not_a_digit_corrections(client):
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    components = schema["components"]["schemas"]
+
+    prediction = components["Prediction"]["properties"]
+    assert prediction["is_digit"]["type"] == "boolean" and prediction["is_digit"]["nullable"]
+    assert prediction["reason"]["nullable"]
+    assert {"$ref": "#/components/schemas/ReasonEnum"} in prediction["reason"]["oneOf"]
+    assert components["ReasonEnum"]["enum"] == ["not_a_digit", "several_digits"]
+    for field in ("digit", "is_digit", "reason"):
+        assert prediction[field]["description"], field
+    assert components["Correction"]["properties"]["label"]["nullable"]
+
+    listing = schema["paths"]["/api/v1/submissions/"]["get"]["parameters"]
+    (is_digit,) = [p for p in listing if p["name"] == "is_digit"]
+    assert is_digit["in"] == "query" and is_digit["schema"]["type"] == "boolean" and is_digit["description"]
+
+    put = schema["paths"]["/api/v1/submissions/{submission_id}/correction/"]["put"]
+    body = put["requestBody"]["content"]["application/json"]
+    label = components[body["schema"]["$ref"].rsplit("/", 1)[-1]]["properties"]["label"]
+    assert label["nullable"] and "not a digit" in label["description"]
+    assert {"label": None} in [example["value"] for example in body["examples"].values()]
+
+
 def test_every_operation_is_under_its_resource_tag(client):
     paths = yaml.safe_load(client.get("/api/schema/").content)["paths"]
 
@@ -82,6 +106,8 @@ def fuzz_headers(transactional_db):
     for owner in (alice, bob):
         SubmissionFactory(owner=owner)
         CorrectionFactory(submission__owner=owner)
+        # Answers with a verdict and a "not a digit" correction must fit the schema too.
+        CorrectionFactory(submission__owner=owner, submission__several_digits=True, label=None)
     return {"Authorization": f"Token {Token.objects.create(user=alice).key}"}
 
 

@@ -271,3 +271,53 @@ def test_staff_may_not_delete_or_correct_someone_elses_submission(staff_api, oth
     assert_error(staff_api.delete(f"{SUBMISSIONS}{bob.pk}/"), 404, "not_found")
     assert_error(staff_api.put(f"{SUBMISSIONS}{bob.pk}/correction/", {"label": 1}, format="json"), 404, "not_found")
     assert Submission.objects.filter(pk=bob.pk, is_corrected=False).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("verdict", "is_digit", "reason"),
+    [
+        ({}, None, None),
+        ({"checked_digit": True}, True, None),
+        ({"not_a_digit": True}, False, "not_a_digit"),
+        ({"several_digits": True}, False, "several_digits"),
+    ],
+    ids=["not-checked", "digit", "not-a-digit", "several-digits"],
+)
+def test_the_prediction_says_whether_it_is_a_digit(api, user, verdict, is_digit, reason):
+    submission = SubmissionFactory(owner=user, predicted_digit=4, **verdict)
+
+    for body in (api.get(f"{SUBMISSIONS}{submission.pk}/").json(), api.get(SUBMISSIONS).json()["results"][0]):
+        prediction = body["prediction"]
+        assert (prediction["is_digit"], prediction["reason"]) == (is_digit, reason)
+        # Flagged or not, the closest digit and the ten probabilities stay.
+        assert prediction["digit"] == 4
+        assert len(prediction["probabilities"]) == 10
+
+
+@predicting
+def test_a_new_prediction_carries_the_verdict_fields(api):
+    body = api.post(SUBMISSIONS, _upload(digit_png(3)), format="multipart").json()
+    stored = Submission.objects.get(pk=body["id"])
+    # Whatever the active version's detector says (nothing, without one), the answer says what is stored.
+    assert body["prediction"]["is_digit"] is stored.is_digit
+    assert body["prediction"]["reason"] == (stored.reason or None)
+
+
+@pytest.mark.django_db
+def test_list_filters_by_the_detectors_verdict(api, user):
+    digit = SubmissionFactory(owner=user, checked_digit=True)
+    several = SubmissionFactory(owner=user, several_digits=True, predicted_digit=4)
+    not_a_digit = SubmissionFactory(owner=user, not_a_digit=True, predicted_digit=2)
+    unchecked = SubmissionFactory(owner=user)
+
+    def ids(query: str) -> list[int]:
+        response = api.get(f"{SUBMISSIONS}?{query}")
+        assert response.status_code == 200, response.content
+        return [item["id"] for item in response.json()["results"]]
+
+    assert ids("is_digit=true") == [digit.pk]
+    assert ids("is_digit=false") == [not_a_digit.pk, several.pk]
+    assert ids("is_digit=false&digit=4") == [several.pk]
+    assert ids("") == [unchecked.pk, not_a_digit.pk, several.pk, digit.pk]
+    assert_error(api.get(f"{SUBMISSIONS}?is_digit=perhaps"), 400, "invalid")
