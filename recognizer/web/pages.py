@@ -81,6 +81,14 @@ class HistoryFilterForm(forms.Form):
         empty_value=None,
         required=False,
     )
+    # The API's parameter and values: the detector's verdict, exactly (unchecked predictions match neither).
+    is_digit = forms.TypedChoiceField(
+        label="Digit or not",
+        choices=[("", "Digits or not"), ("true", "Digits"), ("false", "Not digits")],
+        coerce=lambda value: value == "true",
+        empty_value=None,
+        required=False,
+    )
     source = forms.ChoiceField(label="Source", choices=[("", "Any source"), *Submission.Source.choices], required=False)
 
     def filters(self) -> dict:
@@ -90,6 +98,7 @@ class HistoryFilterForm(forms.Form):
         return {
             "predicted_digit": data.get("digit"),
             "corrected": data.get("corrected"),
+            "is_digit": data.get("is_digit"),
             "source": data.get("source") or None,
         }
 

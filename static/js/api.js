@@ -85,6 +85,7 @@ export async function submit(base, body) {
   return pollUntilDone(answer.location || member(base, answer.data.id));
 }
 
+// label: a digit 0-9, or null for "not a digit".
 export function correct(base, id, label) {
   return request("PUT", member(base, id, "correction/"), { label });
 }

@@ -21,12 +21,15 @@ function wireCorrection(select, base, say) {
     const { id } = select.dataset;
     const value = select.value;
     const previous = row.dataset.correction;
-    const call = value === "" ? api.withdraw(base, id) : api.correct(base, id, Number(value));
+    // "" withdraws, "none" says "not a digit" ({"label": null}), a digit corrects to it.
+    const call = value === "" ? api.withdraw(base, id) :
+      api.correct(base, id, value === "none" ? null : Number(value));
     select.disabled = true;
     call.then(() => {
       row.dataset.correction = value;
       showCorrection(row.querySelector(".correction-text"), value);
-      say(value === "" ? `Correction removed from submission ${id}.` : `Submission ${id} corrected to ${value}.`);
+      say(value === "" ? `Correction removed from submission ${id}.` :
+        value === "none" ? `Submission ${id} marked not a digit.` : `Submission ${id} corrected to ${value}.`);
     }, (error) => {
       select.value = previous;
       say(`Not saved: ${error.detail}`);
@@ -45,8 +48,8 @@ function showCorrection(text, value) {
     return;
   }
   const strong = document.createElement("strong");
-  strong.textContent = value;
-  text.append("Corrected to ", strong);
+  strong.textContent = value === "none" ? "not a digit" : value;
+  text.append(value === "none" ? "Marked " : "Corrected to ", strong);
 }
 
 function wireDelete(button, base, say) {

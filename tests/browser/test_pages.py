@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from recognizer.models import Submission
 from tests.browser.conftest import PREDICTION_TIMEOUT_MS, log_in
+from tests.factories import SubmissionFactory
 from tests.images import digit_png, sample_digit
 
 pytestmark = pytest.mark.browser
@@ -308,3 +309,102 @@ def test_touch_drawing_draws_instead_of_scrolling(phone):
     x, y = heading["x"] + 10, heading["y"] + heading["height"] / 2
     swipe(page, (x, y), (x, 1))
     page.wait_for_function("window.scrollY > 0")
+
+
+def flag_what_is_stored(page, reason: str) -> None:
+    """Store the detector's verdict `reason` on every drawing the page sends, then let the page read it back.
+
+    The POST is answered 202 pending, so the page polls GET and shows what is stored, as with a worker.
+    """
+
+    def answer_pending(route):
+        submission = route.fetch().json()
+        Submission.objects.filter(pk=submission["id"]).update(is_digit=False, reason=reason)
+        location = f"/api/v1/submissions/{submission['id']}/"
+        route.fulfill(
+            status=202, json={**submission, "status": "pending", "prediction": None}, headers={"Location": location}
+        )
+
+    page.route("**/api/v1/submissions/?wait=*", answer_pending)
+
+
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [("not_a_digit", "That doesn't look like a digit"), ("several_digits", "That looks like more than one digit")],
+)
+def test_a_flagged_drawing_says_so_with_the_closest_digit_small(drawing_page, user, reason, message):
+    page = drawing_page
+    flag_what_is_stored(page, reason)
+    draw(page, SEVEN)
+    page.locator(f'#result[data-state="done"][data-busy="false"][data-verdict="{reason}"]').wait_for(
+        timeout=PREDICTION_TIMEOUT_MS
+    )
+    expect(page.locator("#result-verdict")).to_have_text(message)
+    expect(page.locator("#result-closest")).to_have_text(re.compile(r"^closest digit: 7, \d+(\.\d)?%$"))
+    # Never as the answer: no big digit, no "% sure".
+    expect(page.locator("#result-digit")).to_be_hidden()
+    expect(page.locator("#result-confidence")).to_be_hidden()
+    expect(page.locator("#correct-label")).to_have_text("Is it a digit after all? It was:")
+    # The model's answer is "not a digit": that button, not the 7, is marked as the prediction.
+    expect(page.get_by_role("button", name="It was not a digit")).to_have_class(re.compile(r"\bpredicted\b"))
+    expect(page.get_by_role("button", name="It was 7")).not_to_have_class(re.compile(r"\bpredicted\b"))
+    assert_everything_named(page)
+    page.screenshot(path=f"/tmp/draw-{reason}.png")
+
+    # A drawing of a 7 really: the digit button corrects it as it always did.
+    page.get_by_role("button", name="It was 7").click()
+    expect(page.locator("#correct-status")).to_contain_text("Saved: it was 7")
+    assert wait_until(lambda: Submission.objects.filter(owner=user, correction__label=7).count() == 1)
+
+
+def test_the_not_a_digit_button_saves_a_null_label_and_takes_it_back(drawing_page, user):
+    page = drawing_page
+    draw(page, SEVEN)
+    assert prediction(page) == "7"
+    # A version without a detector: the answer shows as it always did.
+    expect(page.locator("#result")).to_have_attribute("data-verdict", re.compile(r"^(unknown|digit)$"))
+    expect(page.locator("#result-verdict")).to_be_hidden()
+    sent = []
+    page.on("request", lambda r: sent.append(r.post_data_json) if r.method == "PUT" else None)
+
+    page.get_by_role("button", name="It was not a digit").click()
+
+    expect(page.locator("#correct-status")).to_contain_text("Saved: not a digit")
+    expect(page.locator("#result")).to_have_attribute("data-correction", "none")
+    expect(page.get_by_role("button", name="It was not a digit")).to_have_attribute("aria-pressed", "true")
+    assert sent == [{"label": None}]
+    assert wait_until(lambda: Submission.objects.filter(owner=user, is_corrected=True).count() == 1)
+    submission = Submission.objects.select_related("correction").get(owner=user, is_corrected=True)
+    assert submission.correction.label is None
+
+    # The N key is the same button: pressed again, it takes the correction back.
+    page.keyboard.press("n")
+    expect(page.locator("#correct-status")).to_contain_text("Correction removed")
+    expect(page.locator("#result")).to_have_attribute("data-correction", "")
+    assert wait_until(lambda: not Submission.objects.get(pk=submission.pk).is_corrected)
+
+
+def test_history_shows_the_verdict_filters_it_and_marks_not_a_digit(drawing_page, user):
+    page = drawing_page
+    flagged = SubmissionFactory(owner=user, not_a_digit=True, predicted_digit=4, confidence=0.37)
+    digit = SubmissionFactory(owner=user, checked_digit=True, predicted_digit=6)
+
+    page.goto("/history/")
+    row = page.locator(f"#submission-{flagged.pk}")
+    expect(row.locator(".badge.flagged")).to_have_text("Not a digit")
+    expect(row).to_contain_text("closest digit: 4, 37%")
+    expect(row.locator(".submission-digit")).to_have_count(0)
+    expect(page.locator(f"#submission-{digit.pk} .submission-digit")).to_have_text("6")
+
+    page.get_by_label("Digit or not").select_option(label="Not digits")
+    page.wait_for_url(re.compile(r"is_digit=false"))
+    expect(page.locator(".submission")).to_have_count(1)
+    row = page.locator(f"#submission-{flagged.pk}")
+    row.locator(".correct-select").select_option(label="Not a digit")
+    expect(row.locator(".correction-text")).to_have_text("Marked not a digit")
+    expect(page.locator("#history-status")).to_contain_text(f"Submission {flagged.pk} marked not a digit")
+    assert wait_until(lambda: Submission.objects.get(pk=flagged.pk).is_corrected)
+    assert Submission.objects.select_related("correction").get(pk=flagged.pk).correction.label is None
+    page.reload()
+    expect(page.locator(f"#submission-{flagged.pk} .correct-select")).to_have_value("none")
+    assert_everything_named(page)

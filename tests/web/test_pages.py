@@ -10,6 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from recognizer.models import Submission
+from recognizer.selectors.submissions import submission_list
 from recognizer.web.pages import HISTORY_PAGE_SIZE
 from tests.factories import CorrectionFactory, SubmissionFactory
 from training.preprocessing import bytes_to_pixels
@@ -202,3 +203,87 @@ def test_input_image_of_someone_else_is_404(user_client, other_user):
 
 def test_input_image_of_a_missing_submission_is_404(user_client):
     assert user_client.get(reverse("recognizer:submission_input", args=[999999])).status_code == 404
+
+
+def test_draw_page_offers_not_a_digit_beside_the_digits_and_a_place_for_the_verdict(user_client):
+    html = user_client.get(DRAW).content.decode()
+    assert 'data-label="none"' in html
+    assert 'aria-label="It was not a digit"' in html
+    assert 'id="result-verdict"' in html and 'id="result-closest"' in html
+
+
+def _row(html: str, submission) -> str:
+    """The history row of one submission, as rendered."""
+    start = html.index(f'id="submission-{submission.pk}"')
+    return html[start : html.index("</li>", start)]
+
+
+def test_history_shows_the_verdict_never_a_flagged_digit_as_the_answer(user_client, user):
+    flagged = SubmissionFactory(owner=user, not_a_digit=True, predicted_digit=4, confidence=0.37)
+    several = SubmissionFactory(owner=user, several_digits=True, predicted_digit=2)
+    digit = SubmissionFactory(owner=user, checked_digit=True, predicted_digit=6)
+    unchecked = SubmissionFactory(owner=user, predicted_digit=9)
+    html = user_client.get(HISTORY).content.decode()
+
+    row = _row(html, flagged)
+    assert 'data-is-digit="false"' in row
+    assert '<span class="badge flagged">Not a digit</span>' in row
+    assert "closest digit: 4, 37%" in row
+    assert "submission-digit" not in row and "% sure" not in row
+    assert '<span class="badge flagged">Several digits</span>' in _row(html, several)
+    assert 'data-is-digit="true"' in _row(html, digit)
+    assert 'class="badge digit"' in _row(html, digit)
+    assert 'data-is-digit=""' in _row(html, unchecked)
+    assert "badge" not in _row(html, unchecked)
+    assert '<span class="submission-digit" title="Predicted digit">9</span>' in _row(html, unchecked)
+
+
+def test_history_shows_a_not_a_digit_correction_and_offers_it(user_client, user):
+    marked = CorrectionFactory(submission__owner=user, label=None).submission
+    plain = SubmissionFactory(owner=user)
+    html = user_client.get(HISTORY).content.decode()
+
+    row = _row(html, marked)
+    assert 'data-correction="none"' in row
+    assert "Marked <strong>not a digit</strong>" in row
+    assert '<option value="none" selected>Not a digit</option>' in row
+    assert '<option value="none">Not a digit</option>' in _row(html, plain)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"is_digit": "true"}, {"digit"}),
+        ({"is_digit": "false"}, {"not_a_digit", "several"}),
+        ({"is_digit": "false", "corrected": "yes"}, {"several"}),
+        ({"is_digit": "perhaps"}, {"digit", "not_a_digit", "several", "unchecked"}),
+        ({}, {"digit", "not_a_digit", "several", "unchecked"}),
+    ],
+)
+def test_history_filters_digits_and_not_digits(user_client, user, query, expected):
+    rows = {
+        "digit": SubmissionFactory(owner=user, checked_digit=True),
+        "not_a_digit": SubmissionFactory(owner=user, not_a_digit=True),
+        "several": CorrectionFactory(submission__owner=user, submission__several_digits=True, label=None).submission,
+        "unchecked": SubmissionFactory(owner=user),
+    }
+    response = user_client.get(HISTORY, query)
+    assert set(shown_ids(response)) == {rows[name].pk for name in expected}
+    html = response.content.decode()
+    assert '<option value="false"' in html and ">Not digits</option>" in html
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plan")
+def test_the_digits_filter_reads_the_owner_verdict_index(user):
+    SubmissionFactory.create_batch(3, owner=user, not_a_digit=True)
+    # The page's first query: one page of ids, plus one, through the filters.
+    ids = submission_list(user=user, owner_id=user.pk, is_digit=False).values_list("pk", flat=True)
+    plan = ids[: HISTORY_PAGE_SIZE + 1].explain()
+    assert "submission_owner_is_digit" in plan, plan
+
+
+def test_history_counts_not_a_digit_corrections_against_a_digit_answer(user_client, user):
+    CorrectionFactory(submission__owner=user, submission__predicted_digit=1, label=None)
+    CorrectionFactory(submission__owner=user, submission__predicted_digit=2, submission__not_a_digit=True, label=None)
+    stats = user_client.get(HISTORY).context["stats"]
+    assert (stats["total"], stats["right"]) == (2, 1)

@@ -1,17 +1,18 @@
 // Corrections: save, replace or withdraw the label of the prediction on show, through the API.
+// A label is a digit 0-9, or null for "not a digit" (sent as {"label": null}).
 import * as api from "../api.js";
 
 export function createCorrector({ apiBase, pad, panel, predictor }) {
-  let pendingLabel = null;  // a digit typed while the drawing's prediction was on its way
+  let pending = null;  // {label}: a label typed while the drawing's prediction was on its way
 
   function correct(label) {
-    if (predictor.drawingInFlight() && pad.hasInk()) { pendingLabel = label; return; }
+    if (predictor.drawingInFlight() && pad.hasInk()) { pending = { label }; return; }
     const meta = predictor.current();
     if (!meta || !meta.submission || panel.state() !== "done") return;
     save(meta, label);
   }
 
-  // Tapping the saved digit again takes the correction back.
+  // Tapping the saved label again takes the correction back.
   function save(meta, label) {
     const { submission } = meta;
     const withdraw = Boolean(submission.correction) && submission.correction.label === label;
@@ -31,14 +32,14 @@ export function createCorrector({ apiBase, pad, panel, predictor }) {
     correct,
     shown(meta) {
       panel.showCorrection(meta.submission);
-      if (pendingLabel === null) return;
-      const label = pendingLabel;
-      pendingLabel = null;
-      // Straight to save: `correct` would see the request that is just ending and queue the digit again.
+      if (pending === null) return;
+      const { label } = pending;
+      pending = null;
+      // Straight to save: `correct` would see the request that is just ending and queue the label again.
       if (meta.submission) save(meta, label);
     },
     forget() {
-      pendingLabel = null;
+      pending = null;
     },
   };
 }

@@ -1,6 +1,6 @@
 // The page's other ways in: toolbar buttons, keyboard shortcuts, file picker, drag-and-drop and paste.
 
-// actions: undo(), clear(), predict(), correct(digit), predictFile(file)
+// actions: undo(), clear(), predict(), correct(label: a digit, or null for "not a digit"), predictFile(file)
 export function wireInputs(doc, actions) {
   wireToolbar(doc, actions);
   wireFilePicker(doc.getElementById("file-input"), actions.predictFile);
@@ -39,6 +39,9 @@ function onKey(event, actions) {
   if (/^[0-9]$/.test(event.key)) {
     event.preventDefault();
     actions.correct(Number(event.key));
+  } else if (event.key === "n" || event.key === "N") {
+    event.preventDefault();
+    actions.correct(null);
   } else if (event.key === "Escape" || event.key === "Backspace") {
     event.preventDefault();
     actions.clear();

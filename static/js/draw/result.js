@@ -1,4 +1,5 @@
-// The result panel: hint, error, predicted digit, probability bars, the two pictures and the correction row.
+// The result panel: hint, error, predicted digit (or why there is none), probability bars, the two pictures
+// and the correction row. A label is a digit 0-9, or null for "not a digit".
 
 const HINTS = {
   idle: "Draw a digit and the model will tell you what it sees.",
@@ -12,6 +13,22 @@ function percent(value) {
   return (p >= 99.95 ? "100" : p < 0.05 ? "0" : p < 10 ? p.toFixed(1) : p.toFixed(0)) + "%";
 }
 
+// What the detector said; a flagged prediction's digit is only the closest one, never the answer.
+const VERDICTS = {
+  not_a_digit: "That doesn't look like a digit",
+  several_digits: "That looks like more than one digit",
+};
+
+function verdictOf(prediction) {
+  if (prediction.is_digit === false) return prediction.reason === "several_digits" ? "several_digits" : "not_a_digit";
+  return prediction.is_digit === true ? "digit" : "unknown";
+}
+
+// The correction buttons carry data-label "0".."9", or "none" for "not a digit".
+function labelOf(button) {
+  return button.dataset.label === "none" ? null : Number(button.dataset.label);
+}
+
 function statusLine(prediction) {
   return (prediction.model_version != null ? "Model v" + prediction.model_version : "") +
     (prediction.inference_ms != null ? " · " + prediction.inference_ms.toFixed(1) + " ms" : "");
@@ -21,12 +38,13 @@ function statusLine(prediction) {
 export function createPanel(doc, inputUrl) {
   const $ = (id) => doc.getElementById(id);
   const result = $("result"), hint = $("result-hint"), main = $("result-main"), details = $("result-details");
-  const errorBox = $("result-error"), correctStatus = $("correct-status");
+  const errorBox = $("result-error"), correctStatus = $("correct-status"), correctLabel = $("correct-label");
   const digitButtons = Array.from(doc.querySelectorAll(".digit-button"));
   const bars = Array.from(doc.querySelectorAll("#bars li"));
 
   function showHint(kind) {
     result.dataset.state = "empty";
+    result.dataset.verdict = "";
     hint.textContent = HINTS[kind];
     hint.hidden = false;
     main.hidden = true;
@@ -42,10 +60,21 @@ export function createPanel(doc, inputUrl) {
   }
 
   function showHeadline(prediction) {
-    $("result-digit").textContent = prediction.digit;
-    $("result-confidence").textContent = percent(prediction.confidence) + " sure" +
+    const verdict = verdictOf(prediction);
+    const flagged = verdict === "not_a_digit" || verdict === "several_digits";
+    result.dataset.verdict = verdict;
+    // Flagged: the message is the answer, and the closest digit is shown small beside it.
+    $("result-digit").hidden = flagged;
+    $("result-digit").textContent = flagged ? "" : prediction.digit;
+    $("result-confidence").hidden = flagged;
+    $("result-confidence").textContent = flagged ? "" : percent(prediction.confidence) + " sure" +
       (prediction.confidence < 0.6 ? " (not very)" : "");
+    $("result-verdict").hidden = !flagged;
+    $("result-verdict").textContent = flagged ? VERDICTS[verdict] : "";
+    $("result-closest").hidden = !flagged;
+    $("result-closest").textContent = flagged ? "closest digit: " + prediction.digit + ", " + percent(prediction.confidence) : "";
     $("result-status").textContent = statusLine(prediction);
+    correctLabel.textContent = flagged ? "Is it a digit after all? It was:" : "Wrong? It was:";
   }
 
   function showBars(prediction) {
@@ -77,18 +106,28 @@ export function createPanel(doc, inputUrl) {
     showPictures(submission, original, kind);
   }
 
+  // The model's answer as a label: its digit, null when it flagged the picture, undefined before any.
+  function answerOf(submission) {
+    const prediction = submission && submission.prediction;
+    if (!prediction) return undefined;
+    return prediction.is_digit === false ? null : prediction.digit;
+  }
+
   // message: undefined to say what is saved, or a status of its own ("" says nothing).
   function showCorrection(submission, message) {
-    const label = submission && submission.correction ? submission.correction.label : null;
-    const predicted = submission && submission.prediction ? submission.prediction.digit : null;
+    const correction = submission ? submission.correction : null;
+    const answer = answerOf(submission);
     digitButtons.forEach((button) => {
-      const digit = Number(button.dataset.label);
-      button.setAttribute("aria-pressed", String(digit === label));
-      button.classList.toggle("predicted", digit === predicted);
+      const label = labelOf(button);
+      button.setAttribute("aria-pressed", String(Boolean(correction) && correction.label === label));
+      button.classList.toggle("predicted", label === answer);
     });
-    result.dataset.correction = label === null ? "" : String(label);
+    // "" without a correction, "none" for not a digit, else the digit.
+    result.dataset.correction = !correction ? "" : correction.label === null ? "none" : String(correction.label);
+    const saved = !correction ? "" : correction.label === null ?
+      "Saved: not a digit." : "Saved: it was " + correction.label + ".";
     correctStatus.textContent = message !== undefined ? message :
-      label === null ? "" : "Saved: it was " + label + ". Thank you, this teaches the model.";
+      saved && saved + " Thank you, this teaches the model.";
   }
 
   return {
@@ -105,7 +144,7 @@ export function createPanel(doc, inputUrl) {
     },
     onDigit(handler) {
       digitButtons.forEach((button) => {
-        button.addEventListener("click", () => handler(Number(button.dataset.label)));
+        button.addEventListener("click", () => handler(labelOf(button)));
       });
     },
   };
