@@ -106,3 +106,11 @@ def gate_max_mnist_drop() -> float:
 
 def gate_max_holdout_drop() -> float:
     return float(_get("GATE_MAX_HOLDOUT_DROP"))
+
+
+def gate_max_flagged() -> float:
+    return float(_get("GATE_MAX_FLAGGED"))
+
+
+def gate_max_ece_rise() -> float:
+    return float(_get("GATE_MAX_ECE_RISE"))

@@ -116,7 +116,7 @@ def non_digit_report(detect: Predict, data: Dataset, threshold: float, count: in
 def several_report(detect: Predict, data: Dataset, threshold: float, count: int) -> dict:
     """Several-digit rows (check styles; MNIST training digits and drawn ones): flagged, and flagged as several."""
     (x_train, _), _ = split_validation(data, size=5000, seed=1234)
-    inputs = outliers.outlier_inputs("several", count, CHECK_SEED, styles="check", mnist_train=x_train[..., 0])
+    inputs = outliers.outlier_inputs("several", count, CHECK_SEED, styles="check", mnist_train=x_train[..., 0].astype(np.uint8))
     is_digit, reasons = verdicts(detect(inputs), threshold=threshold)
     return {
         "count": int(len(inputs)),

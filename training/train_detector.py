@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from training import outliers
-from training.data import Dataset, load_mnist, load_sample
+from training.data import load_mnist, load_sample
 from training.detector import DIGIT, DetectorData, fit_threshold, train_detector
 from training.drawn_digits import drawn_inputs
 from training.preprocessing import ImageRejected, preprocess_bytes
@@ -42,6 +42,12 @@ OUTLIER_COUNTS = {
     "crops": 3000,
 }
 SEVERAL_COUNT = 24000
+# Digits turned into what no one writes: mirrored, or turned a quarter or half way. They teach the detector
+# where digits end. Only digits that do not read as a digit (or as another digit) once turned are used.
+TURNED_COUNT = 16000
+MIRRORED_DIGITS = (2, 3, 4, 5, 6, 7, 9)  # 0, 1 and 8 are still themselves in a mirror
+QUARTER_TURNED_DIGITS = (2, 3, 4, 5, 6, 7, 9)  # 0 stays a 0; a 1 becomes a dash, which the marks cover
+HALF_TURNED_DIGITS = (3, 4, 5, 7)  # 6 and 9 swap; 0, 1, 8 and 2 still read as digits
 RENDERED_DIGITS = 12000
 DRAWN_DIGITS = 8000
 CHECK_DRAWN_SEED = 1  # check seeds are small (DEVELOPERS.md); training seeds start at outliers.TRAIN_SEED
@@ -72,13 +78,30 @@ def rendered_digits(images: np.ndarray, count: int, seed: int) -> np.ndarray:
     return np.stack(inputs)
 
 
+def turned_digits(images: np.ndarray, labels: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """Return `count` digits mirrored or turned so that they no longer read as any digit."""
+    rng = np.random.default_rng(seed)
+    turns = (
+        (MIRRORED_DIGITS, lambda x: x[:, ::-1]),
+        (QUARTER_TURNED_DIGITS, lambda x: np.rot90(x, 1)),
+        (QUARTER_TURNED_DIGITS, lambda x: np.rot90(x, 3)),
+        (HALF_TURNED_DIGITS, lambda x: np.rot90(x, 2)),
+    )
+    out = []
+    for index in range(count):
+        digits, turn = turns[index % len(turns)]
+        candidates = np.flatnonzero(np.isin(labels, digits))
+        out.append(turn(images[int(rng.choice(candidates))]))
+    return np.stack(out).astype(np.uint8)
+
+
 def generated(kind: str, count: int, mnist_train: np.ndarray) -> np.ndarray:
     return outliers.outlier_inputs(
         kind, count, outliers.TRAIN_SEED, styles="train", ambiguous="leave_out", mnist_train=mnist_train
     )
 
 
-def training_data(data: Dataset, x_train: np.ndarray, scale: float) -> DetectorData:
+def training_data(x_train: np.ndarray, y_train: np.ndarray, scale: float) -> DetectorData:
     """Build the three classes from MNIST training images and what we generate."""
     plain = x_train.reshape(-1, 28, 28).astype(np.uint8)
     digits = np.concatenate(
@@ -88,7 +111,12 @@ def training_data(data: Dataset, x_train: np.ndarray, scale: float) -> DetectorD
             drawn_inputs(int(DRAWN_DIGITS * scale), seed=outliers.TRAIN_SEED)[0],
         ]
     )
-    not_digits = np.concatenate([generated(kind, int(n * scale), plain) for kind, n in OUTLIER_COUNTS.items()])
+    not_digits = np.concatenate(
+        [
+            *(generated(kind, int(n * scale), plain) for kind, n in OUTLIER_COUNTS.items()),
+            turned_digits(plain, y_train, int(TURNED_COUNT * scale), SEED),
+        ]
+    )
     several = generated("several", int(SEVERAL_COUNT * scale), plain)
     print(f"classes: {len(digits)} digits, {len(not_digits)} non-digits, {len(several)} several-digit rows")
     return DetectorData(digits=digits, not_digits=not_digits, several=several)
@@ -108,9 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     data = load_sample() if args.sample else load_mnist(args.data_dir)
     # The classifier's split: its validation images stay out of every training set.
-    (x_train, _), (x_val, _) = split_validation(data, size=5000, seed=SEED)
+    (x_train, y_train), (x_val, _) = split_validation(data, size=5000, seed=SEED)
     started = time.monotonic()
-    classes = training_data(data, x_train, args.scale)
+    classes = training_data(x_train, y_train, args.scale)
     print(f"generated in {time.monotonic() - started:.0f} s")
 
     started = time.monotonic()

@@ -198,6 +198,10 @@ RECOGNIZER = {
     "RETRAIN_HOLDOUT_FRACTION": env.float("RECOGNIZER_RETRAIN_HOLDOUT_FRACTION", default=0.2),
     "GATE_MAX_MNIST_DROP": env.float("RECOGNIZER_GATE_MAX_MNIST_DROP", default=0.001),
     "GATE_MAX_HOLDOUT_DROP": env.float("RECOGNIZER_GATE_MAX_HOLDOUT_DROP", default=0.0),
+    # A retrained version's detector may flag at most this share of MNIST check images...
+    "GATE_MAX_FLAGGED": env.float("RECOGNIZER_GATE_MAX_FLAGGED", default=0.01),
+    # ...and its calibration error (ECE on MNIST test) may rise at most this much above its parent's.
+    "GATE_MAX_ECE_RISE": env.float("RECOGNIZER_GATE_MAX_ECE_RISE", default=0.005),
 }
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.

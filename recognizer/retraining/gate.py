@@ -6,14 +6,24 @@ from __future__ import annotations
 EPSILON = 1e-9
 
 
-def gate_check(metrics: dict, *, max_mnist_drop: float, max_holdout_drop: float) -> tuple[bool, str]:
+def gate_check(
+    metrics: dict,
+    *,
+    max_mnist_drop: float,
+    max_holdout_drop: float,
+    max_flagged: float = 1.0,
+    max_ece_rise: float = 1.0,
+) -> tuple[bool, str]:
     """Apply the gate to fine-tuning metrics; return (passed, reason).
 
     The new model may lose at most `max_mnist_drop` of MNIST test accuracy
     and `max_holdout_drop` of held-out correction accuracy, both measured
     against its parent on the same images in the same run, and it must be
     better on one of the two: a retraining that learned nothing (wrong or
-    contradictory labels, as often as not) is not promoted.
+    contradictory labels, as often as not) is not promoted. With an
+    `honesty` report, its detector may flag at most `max_flagged` of the
+    MNIST check images, and its calibration error may rise at most
+    `max_ece_rise` above its parent's.
     """
     rules = (
         ("MNIST test accuracy", "mnist", max_mnist_drop),
@@ -31,6 +41,10 @@ def gate_check(metrics: dict, *, max_mnist_drop: float, max_holdout_drop: float)
             failures.append(f"{text}, a drop of {(old - new) * 100:.2f} points (at most {allowed * 100:.2f} allowed)")
     if not failures and not any(_improved(metrics, key) for _label, key, _allowed in rules):
         failures.append(f"not better than its parent on either measure ({'; '.join(report)})")
+    if metrics.get("honesty"):
+        failures.extend(
+            _honesty_failures(metrics["honesty"], report, max_flagged=max_flagged, max_ece_rise=max_ece_rise)
+        )
     if failures:
         return False, "; ".join(failures) + "."
     return True, "; ".join(report) + "."
@@ -38,3 +52,18 @@ def gate_check(metrics: dict, *, max_mnist_drop: float, max_holdout_drop: float)
 
 def _improved(metrics: dict, key: str) -> bool:
     return metrics[key]["accuracy"] > metrics["parent"][key]["accuracy"] + EPSILON
+
+
+def _honesty_failures(honesty: dict, report: list[str], *, max_flagged: float, max_ece_rise: float) -> list[str]:
+    """Check the detector's flagged share and the calibration error; add what was measured to `report`."""
+    failures = []
+    flagged = honesty.get("mnist_check_flagged")
+    if flagged is not None:
+        report.append(f"MNIST check images flagged {flagged:.2%}")
+        if flagged > max_flagged + EPSILON:
+            failures.append(f"its detector flags {flagged:.2%} of MNIST check images (at most {max_flagged:.2%})")
+    ece, parent = honesty["ece"], honesty["parent_ece"]
+    report.append(f"calibration error {parent:.2%} -> {ece:.2%}")
+    if ece > parent + max_ece_rise + EPSILON:
+        failures.append(f"calibration error {parent:.2%} -> {ece:.2%} (a rise of at most {max_ece_rise:.2%} allowed)")
+    return failures

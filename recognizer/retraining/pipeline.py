@@ -76,3 +76,49 @@ def event_log_line(event: dict) -> tuple[str, str, dict]:
         progress = {"stage": stage, **{key: event[key] for key in ("epoch", "epochs", "loss", "accuracy")}}
         return message, stage, progress
     return event.get("message") or f"{stage[:1].upper()}{stage[1:]}.", stage, event
+
+
+def honesty_measure(
+    *,
+    model,
+    parent_model_path: Path,
+    parent_temperature: float | None,
+    detector_path: Path | None,
+    detector_threshold: float | None,
+    replay_images: int,
+    mnist_dir: str | None,
+) -> dict:
+    """Calibrate the retrained model and measure what its honest answers will be, beside its parent's.
+
+    The temperature is fitted on MNIST check images (training images the
+    fine-tune neither replayed nor trained on), on the served copy; the
+    calibration error (15 bins) is measured on the MNIST test set for both
+    models, each with its own temperature; the share of check images the
+    version's detector flags is what the gate limits.
+    """
+    from training.calibration import apply_temperature, expected_calibration_error, fit_temperature
+    from training.data import load_best_available
+    from training.finetune import FinetuneConfig, split_check_and_replay
+    from training.runtime import import_keras
+    from training.serving import ServingModel
+
+    data = load_best_available(mnist_dir)
+    check, _replay = split_check_and_replay(data, FinetuneConfig(replay_images=replay_images))
+    served = ServingModel.from_keras(model)
+    parent = ServingModel.from_keras(import_keras().models.load_model(parent_model_path, compile=False))
+    temperature = fit_temperature(served.predict_probabilities(data.x_train[check]), data.y_train[check])
+    test = served.predict_probabilities(data.x_test)
+    parent_test = apply_temperature(parent.predict_probabilities(data.x_test), parent_temperature or 1.0)
+    report = {
+        "temperature": temperature,
+        "ece_uncalibrated": expected_calibration_error(test, data.y_test),
+        "ece": expected_calibration_error(apply_temperature(test, temperature), data.y_test),
+        "parent_ece": expected_calibration_error(parent_test, data.y_test),
+        "check_images": int(len(check)),
+        "mnist_check_flagged": None,
+    }
+    if detector_path is not None and detector_threshold is not None:
+        detector = ServingModel.from_keras(import_keras().models.load_model(detector_path, compile=False))
+        digit = detector.predict_probabilities(data.x_train[check])[:, 0]
+        report["mnist_check_flagged"] = float((digit < detector_threshold).mean())
+    return report

@@ -25,7 +25,13 @@ from django.utils import timezone
 from recognizer import conf, dispatch
 from recognizer.models import Correction, ModelVersion, RetrainJob
 from recognizer.retraining.gate import gate_check
-from recognizer.retraining.pipeline import TrainingData, event_log_line, metrics_summary, retrain_model
+from recognizer.retraining.pipeline import (
+    TrainingData,
+    event_log_line,
+    honesty_measure,
+    metrics_summary,
+    retrain_model,
+)
 from recognizer.selectors.corrections import (
     corrections_for_training,
     corrections_split_counts,
@@ -244,8 +250,13 @@ def _retrain(job: RetrainJob, log: Log) -> ModelVersion:
         mnist_dir=conf.mnist_dir(),
         on_event=on_event,
     )
+    result.metrics["honesty"] = _honesty(parent, result.model)
     passed, reason = gate_check(
-        result.metrics, max_mnist_drop=conf.gate_max_mnist_drop(), max_holdout_drop=conf.gate_max_holdout_drop()
+        result.metrics,
+        max_mnist_drop=conf.gate_max_mnist_drop(),
+        max_holdout_drop=conf.gate_max_holdout_drop(),
+        max_flagged=conf.gate_max_flagged(),
+        max_ece_rise=conf.gate_max_ece_rise(),
     )
     log(
         job,
@@ -268,10 +279,26 @@ def _retrain(job: RetrainJob, log: Log) -> ModelVersion:
     return version
 
 
+def _honesty(parent: ModelVersion, model) -> dict:
+    """Calibrate the retrained model and measure its parent's detector on it (see `honesty_measure`)."""
+    from recognizer.inference import local_artifact_path, local_detector_path
+
+    return honesty_measure(
+        model=model,
+        parent_model_path=local_artifact_path(parent),
+        parent_temperature=parent.temperature,
+        detector_path=local_detector_path(parent) if parent.detector else None,
+        detector_threshold=parent.detector_threshold,
+        replay_images=conf.retrain_replay_images(),
+        mnist_dir=conf.mnist_dir(),
+    )
+
+
 def _candidate_record(
     job: RetrainJob, *, parent: ModelVersion, result, passed: bool, reason: str, trained_ids: list[int]
 ) -> ModelVersion:
     """Register the retrained model with its verdict, promote or reject it, and mark what it trained on: at once."""
+    from recognizer.inference import local_detector_path
     from training.finetune import save_model
 
     with tempfile.TemporaryDirectory(prefix="retrain-") as folder, transaction.atomic():
@@ -287,6 +314,10 @@ def _candidate_record(
             state=ModelVersion.State.ACTIVE if passed else ModelVersion.State.REJECTED,
             gate_passed=passed,
             gate_reason=reason,
+            # The detector judges pictures, not the classifier: the parent's goes on, with its threshold.
+            detector_path=local_detector_path(parent) if parent.detector else None,
+            detector_threshold=parent.detector_threshold,
+            temperature=result.metrics["honesty"]["temperature"],
             notes=f"Retrain job {job.pk} ({job.trigger}), fine-tuned from {parent}.",
         )
         Correction.objects.filter(pk__in=trained_ids, trained_in__isnull=True).update(trained_in=version)

@@ -32,3 +32,29 @@ def test_gate_thresholds_and_reasons(mnist, holdout, passed, reason):
 
     assert verdict is passed
     assert reason in text
+
+
+def honest_metrics(*, flagged: float | None, ece: float, parent_ece: float) -> dict:
+    metrics = gate_metrics((0.9960, 0.9961), (0.60, 0.70))
+    metrics["honesty"] = {"mnist_check_flagged": flagged, "ece": ece, "parent_ece": parent_ece}
+    return metrics
+
+
+@pytest.mark.parametrize(
+    ("flagged", "ece", "passed", "reason"),
+    [
+        (0.004, 0.003, True, "MNIST check images flagged 0.40%"),
+        (0.012, 0.003, False, "its detector flags 1.20% of MNIST check images (at most 1.00%)"),
+        (None, 0.003, True, "calibration error 0.20% -> 0.30%"),
+        (0.004, 0.009, False, "calibration error 0.20% -> 0.90% (a rise of at most 0.50% allowed)"),
+    ],
+)
+def test_the_gate_limits_flagged_digits_and_the_calibration_error(flagged, ece, passed, reason):
+    metrics = honest_metrics(flagged=flagged, ece=ece, parent_ece=0.002)
+
+    verdict, text = gate_check(
+        metrics, max_mnist_drop=0.001, max_holdout_drop=0.0, max_flagged=0.01, max_ece_rise=0.005
+    )
+
+    assert verdict is passed
+    assert reason in text

@@ -152,6 +152,11 @@ def test_retrain_model_command_trains_gates_and_prints_progress(small_retrain, u
     expected = ModelVersion.State.ACTIVE if version.gate_passed else ModelVersion.State.REJECTED
     assert version.state == expected
     assert Path(version.artifact.path).is_file()
+    # Calibrated on MNIST check images, and measured beside its parent for the gate.
+    honesty = version.metrics["honesty"]
+    assert version.temperature == honesty["temperature"] and 0.05 < version.temperature < 20
+    assert honesty["ece"] <= honesty["ece_uncalibrated"] + 0.002 and "calibration error" in version.gate_reason
+    assert bool(version.detector) == bool(active_version.detector)  # the parent's detector goes on
 
 
 def test_rollback_command_activates_an_earlier_version(active_version):
