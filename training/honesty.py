@@ -116,7 +116,9 @@ def non_digit_report(detect: Predict, data: Dataset, threshold: float, count: in
 def several_report(detect: Predict, data: Dataset, threshold: float, count: int) -> dict:
     """Several-digit rows (check styles; MNIST training digits and drawn ones): flagged, and flagged as several."""
     (x_train, _), _ = split_validation(data, size=5000, seed=1234)
-    inputs = outliers.outlier_inputs("several", count, CHECK_SEED, styles="check", mnist_train=x_train[..., 0].astype(np.uint8))
+    inputs = outliers.outlier_inputs(
+        "several", count, CHECK_SEED, styles="check", mnist_train=x_train[..., 0].astype(np.uint8)
+    )
     is_digit, reasons = verdicts(detect(inputs), threshold=threshold)
     return {
         "count": int(len(inputs)),
@@ -126,15 +128,28 @@ def several_report(detect: Predict, data: Dataset, threshold: float, count: int)
     }
 
 
-def calibration_report(classify: Predict, data: Dataset) -> dict:
-    """The temperature fitted on MNIST validation images and the ECE on MNIST test before and after."""
-    (_, _), (x_val, y_val) = split_validation(data, size=5000, seed=1234)
-    temperature = fit_temperature(classify(x_val[..., 0]), y_val)
+def calibration_report(classify: Predict, data: Dataset, *, temperature: float | None = None) -> dict:
+    """The ECE on MNIST test before and after calibration, with `temperature` or one fitted on MNIST validation."""
+    if temperature is None:
+        (_, _), (x_val, y_val) = split_validation(data, size=5000, seed=1234)
+        temperature = fit_temperature(classify(x_val[..., 0]), y_val)
     test = classify(data.x_test)
     return {
         "temperature": temperature,
         "ece_before": expected_calibration_error(test, data.y_test),
         "ece_after": expected_calibration_error(apply_temperature(test, temperature), data.y_test),
+    }
+
+
+def honesty_report(
+    classify: Predict, detect: Predict, data: Dataset, *, threshold: float, count: int, temperature: float | None = None
+) -> dict:
+    """Every measure above, for one classifier and its detector."""
+    return {
+        "digits": digit_report(classify, detect, data, threshold),
+        "non_digits": non_digit_report(detect, data, threshold, count),
+        "several": several_report(detect, data, threshold, count),
+        "calibration": calibration_report(classify, data, temperature=temperature),
     }
 
 
@@ -155,12 +170,13 @@ def main(argv: list[str] | None = None) -> int:
     classifier = ServingModel.from_keras(keras.models.load_model(args.classifier, compile=False))
     detector = ServingModel.from_keras(keras.models.load_model(args.detector, compile=False))
     data = load_sample() if args.sample else load_mnist(args.data_dir)
-    report = {
-        "digits": digit_report(classifier.predict_probabilities, detector.predict_probabilities, data, args.threshold),
-        "non_digits": non_digit_report(detector.predict_probabilities, data, args.threshold, args.count),
-        "several": several_report(detector.predict_probabilities, data, args.threshold, args.count),
-        "calibration": calibration_report(classifier.predict_probabilities, data),
-    }
+    report = honesty_report(
+        classifier.predict_probabilities,
+        detector.predict_probabilities,
+        data,
+        threshold=args.threshold,
+        count=args.count,
+    )
     text = json.dumps(report, indent=2)
     print(text)
     if args.json:

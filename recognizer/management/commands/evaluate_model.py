@@ -24,6 +24,12 @@ class Command(DatabaseCommand):
             "--float", action="store_true", help="evaluate the float Keras model instead of the copy the service runs"
         )
         parser.add_argument("--save", action="store_true", help="store the metrics on the model version")
+        parser.add_argument(
+            "--honesty",
+            action="store_true",
+            help="also measure the version's detector and calibration (non-digits, several digits, ECE)",
+        )
+        parser.add_argument("--count", type=int, default=1000, help="with --honesty: pictures per kind of non-digit")
 
     def handle(self, *args, **options):
         from recognizer.inference import engine
@@ -59,7 +65,26 @@ class Command(DatabaseCommand):
         stem.with_suffix(".json").write_text(json.dumps({"version": version.number, **metrics}, indent=2))
         plot_metrics(metrics, stem.with_suffix(".png"), title=f"{version}: accuracy {metrics['accuracy']:.4f}")
         self.stdout.write(f"wrote {stem}.json and {stem}.png")
+        honesty = self._honesty(version, data, count=options["count"]) if options["honesty"] else None
         if options["save"] and len(data.x_test) == 10000 and not options["float"]:
-            version.metrics = {**version.metrics, "mnist": metrics}
+            version.metrics = {**version.metrics, "mnist": metrics, **({"honesty": honesty} if honesty else {})}
             version.mnist_accuracy = metrics["accuracy"]
             version.save(update_fields=["metrics", "mnist_accuracy"])
+
+    def _honesty(self, version: ModelVersion, data, *, count: int) -> dict:
+        from recognizer.inference import engine
+        from training.honesty import honesty_report
+
+        detector = engine.detector_for(version)
+        if detector is None or version.detector_threshold is None:
+            raise CommandError(f"{version} has no detector to measure.")
+        report = honesty_report(
+            engine.model_for(version).predict_probabilities,
+            detector.predict_probabilities,
+            data,
+            threshold=version.detector_threshold,
+            count=count,
+            temperature=version.temperature,
+        )
+        self.stdout.write(json.dumps(report, indent=2))
+        return report
