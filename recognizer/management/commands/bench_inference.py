@@ -73,6 +73,7 @@ class Command(DatabaseCommand):
         out = self.stdout.write
         out(f"model {version}, TensorFlow {tf.__version__}, engine serves {loaded.serving.describe()}")
         _print_table(out, columns)
+        _print_detector(out, engine, version, repeats=options["repeats"])
         _print_agreement(out, loaded)
         out(f"peak RSS: {rss_before:.0f} MB before loading, {rss_loaded:.0f} MB with the served copy loaded,")
         out(f"          {_peak_rss_mb():.0f} MB at the end (TensorFlow and the float baselines included)")
@@ -124,6 +125,21 @@ def _print_table(out, columns: dict[str, dict]) -> None:
         label = f"batch {size}, throughput (images/s)"
         out(f"{label:<44}" + "".join(f"{v:>15.0f}" for v in values) + f"{gain:>12.1f}x")
     out("gain: engine against model.predict per call. Columns measured in this run, one after another.")
+
+
+def _print_detector(out, engine, version, *, repeats: int) -> None:
+    """Time what honest answers add to a prediction: the version's detector on one input, and a whole predict."""
+    from training.preprocessing import preprocess_bytes
+
+    detector = engine.detector_for(version)
+    if detector is None:
+        out(f"{version} has no detector: predictions carry no verdict.")
+        return
+    one = preprocess_bytes(_digit_png())[None]
+    call = _percentiles(_time_calls(lambda: detector.predict_probabilities(one), repeats))
+    whole = _percentiles(_time_calls(lambda: engine.predict(version=version, pixels=one), repeats))
+    out(f"{'batch 1, detector call p50 / p95 (ms)':<44}{call[0]:>15.3f}{call[1]:>15.3f}")
+    out(f"{'batch 1, engine.predict with verdict (ms)':<44}{whole[0]:>15.3f}{whole[1]:>15.3f}")
 
 
 def _print_agreement(out, loaded) -> None:
