@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from recognizer.admin.filters import DIGIT_CHOICES
+from recognizer.admin.filters import LABEL_CHOICES, NOT_A_DIGIT
 from recognizer.models import Correction, RetrainJob, Submission
 from recognizer.selectors.datasets import dataset_export
 from recognizer.services.corrections import corrections_relabel, corrections_review, corrections_withdraw
@@ -82,17 +82,23 @@ def _posted(request: HttpRequest) -> str:
     return request.POST["action"]
 
 
+def _label_from_choice(value: str) -> int | None:
+    return None if value == NOT_A_DIGIT else int(value)
+
+
 class RelabelForm(forms.Form):
     label = forms.TypedChoiceField(
-        choices=[("", "choose"), *DIGIT_CHOICES], coerce=int, help_text="The true digit of every selected image."
+        choices=[("", "choose"), *LABEL_CHOICES],
+        coerce=_label_from_choice,
+        help_text="The true digit of every selected image, or not a digit.",
     )
 
 
-@admin.action(description="Relabel (choose the true digit)", permissions=["change"])
+@admin.action(description="Relabel (choose the true digit, or not a digit)", permissions=["change"])
 def relabel(
     model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Submission]
 ) -> TemplateResponse | None:
-    """Ask for the true digit, then give it to every selected submission, accepted for training."""
+    """Ask for the true label (a digit, or not a digit), then give it to every selected submission, accepted."""
     form = RelabelForm(request.POST if "apply" in request.POST else None)
     if not form.is_valid():
         return confirmation_page(
@@ -108,7 +114,9 @@ def relabel(
     ids = list(queryset.values_list("pk", flat=True))
     count = corrections_relabel(submission_ids=ids, label=label, reviewer=request.user)
     model_admin.message_user(
-        request, f"{count} submissions relabelled {label} and accepted for training.", messages.SUCCESS
+        request,
+        f"{count} submissions relabelled {Correction.text_of(label)} and accepted for training.",
+        messages.SUCCESS,
     )
     return None
 
@@ -132,7 +140,8 @@ def withdraw_corrections(
     withdrawn = corrections_withdraw(submission_ids=list(owners), by=request.user)
     for row in withdrawn:
         submission = Submission(pk=row["submission_id"], owner_id=owners[row["submission_id"]])
-        message = f"Sent back to its owner: withdrew correction {row['label']} ({row['review_state']})."
+        label = Correction.text_of(row["label"])
+        message = f"Sent back to its owner: withdrew correction {label} ({row['review_state']})."
         model_admin.log_change(request, submission, message)
     model_admin.message_user(request, f"{len(withdrawn)} corrections withdrawn.", messages.SUCCESS)
     return None
@@ -152,6 +161,9 @@ def export_dataset(model_admin: admin.ModelAdmin, request: HttpRequest, queryset
     response = FileResponse(archive, as_attachment=True, filename=name, content_type="application/zip")
     response["X-Dataset-Count"] = str(summary["count"])
     response["X-Dataset-Skipped"] = str(summary["skipped"])
+    # Left out as well: corrected to "not a digit", or flagged by the model and never corrected.
+    response["X-Dataset-Not-Digits"] = str(summary["not_digits"])
+    response["X-Dataset-Flagged"] = str(summary["flagged"])
     return response
 
 

@@ -8,19 +8,20 @@ from django.http import HttpRequest
 
 from recognizer.admin.actions import accept_corrections, reject_corrections
 from recognizer.admin.base import ReadOnlyRowsMixin
+from recognizer.admin.filters import CorrectionLabelFilter
 from recognizer.models import Correction
 from recognizer.services.corrections import corrections_withdraw
 
 
 @admin.register(Correction)
 class CorrectionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
-    list_display = ("id", "submission", "label", "review_state", "reviewed_by", "trained_in", "updated_at")
-    list_filter = ("review_state", "label", "trained_in")
+    list_display = ("id", "submission", "label_column", "review_state", "reviewed_by", "trained_in", "updated_at")
+    list_filter = ("review_state", CorrectionLabelFilter, "trained_in")
     search_fields = ("=submission__id", "submission__owner__username")
     list_select_related = ("submission", "reviewed_by", "trained_in")
     fields = (
         "submission",
-        "label",
+        "label_column",
         "review_state",
         "reviewed_by",
         "reviewed_at",
@@ -30,6 +31,10 @@ class CorrectionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         "updated_at",
     )
     actions = (accept_corrections, reject_corrections)
+
+    @admin.display(description="label", ordering="label")
+    def label_column(self, obj: Correction) -> str:
+        return obj.label_text
 
     def correction_ids(self, queryset: QuerySet[Correction]) -> list[int]:
         """Return the selected corrections' ids, for the review actions."""

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from recognizer.models import Correction
+from recognizer.models import Correction, Submission
 
 DIGIT_CHOICES = [(str(d), str(d)) for d in range(10)]
+# A correction's label may also be "not a digit" (NULL); this is its value in forms and filters.
+NOT_A_DIGIT = "none"
+LABEL_CHOICES = [*DIGIT_CHOICES, (NOT_A_DIGIT, Correction.NOT_A_DIGIT_TEXT)]
 # Confidence bands: (parameter, label, lowest included, highest excluded).
 CONFIDENCE_BANDS = (
     ("lt50", "below 50%", None, 0.5),
@@ -36,10 +39,59 @@ class PredictedDigitFilter(DigitFilter):
     field_path = "predicted_digit"
 
 
-class CorrectedDigitFilter(DigitFilter):
+class LabelFilter(DigitFilter):
+    """The ten digits and "not a digit" (a NULL label)."""
+
+    # What else a NULL label must match to mean "not a digit" rather than "no correction at all".
+    not_a_digit_also: dict = {}
+
+    def lookups(self, request, model_admin):
+        return LABEL_CHOICES
+
+    def queryset(self, request, queryset):
+        if self.value() == NOT_A_DIGIT:
+            return queryset.filter(**{f"{self.field_path}__isnull": True, **self.not_a_digit_also})
+        return super().queryset(request, queryset)
+
+
+class CorrectedDigitFilter(LabelFilter):
     title = "corrected digit"
     parameter_name = "corrected_to"
     field_path = "correction__label"
+    not_a_digit_also = {"is_corrected": True}
+
+
+class CorrectionLabelFilter(LabelFilter):
+    title = "label"
+    parameter_name = "label"
+    field_path = "label"
+
+
+class IsDigitFilter(admin.SimpleListFilter):
+    """The detector's verdict on the prediction."""
+
+    title = "digit or not"
+    parameter_name = "is_digit"
+    VERDICTS = {
+        "true": {"is_digit": True},
+        "false": {"is_digit": False},
+        Submission.Reason.NOT_A_DIGIT: {"is_digit": False, "reason": Submission.Reason.NOT_A_DIGIT},
+        Submission.Reason.SEVERAL_DIGITS: {"is_digit": False, "reason": Submission.Reason.SEVERAL_DIGITS},
+        "unknown": {"is_digit__isnull": True},
+    }
+
+    def lookups(self, request, model_admin):
+        return [
+            ("true", "a digit"),
+            ("false", "not a digit or several"),
+            (Submission.Reason.NOT_A_DIGIT, "not a digit"),
+            (Submission.Reason.SEVERAL_DIGITS, "several digits"),
+            ("unknown", "not checked"),
+        ]
+
+    def queryset(self, request, queryset):
+        lookup = self.VERDICTS.get(self.value())
+        return queryset.filter(**lookup) if lookup else queryset
 
 
 class HasCorrectionFilter(admin.SimpleListFilter):

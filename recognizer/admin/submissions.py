@@ -19,7 +19,7 @@ from recognizer.admin.actions import (
 )
 from recognizer.admin.base import ReadOnlyRowsMixin
 from recognizer.admin.display import correction_of, input_data_uri, input_url, original_url
-from recognizer.models import Submission
+from recognizer.models import Correction, Submission
 from recognizer.selectors.submissions import REVIEW_ORDER, submission_review_queue
 from recognizer.services.submissions import submissions_delete
 
@@ -31,6 +31,7 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         "original",
         "model_input",
         "prediction",
+        "verdict",
         "correction_label",
         "review_state",
         "owner",
@@ -41,6 +42,7 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
     list_filter = (
         "status",
         filters.PredictedDigitFilter,
+        filters.IsDigitFilter,
         filters.CorrectedDigitFilter,
         filters.HasCorrectionFilter,
         filters.ReviewStateFilter,
@@ -71,7 +73,16 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         (None, {"fields": ("original_large", "input_large", "owner", "source", "status", "error", "created_at")}),
         (
             "Prediction",
-            {"fields": ("prediction", "probability_table", "model_version", "inference_ms", "predicted_at")},
+            {
+                "fields": (
+                    "prediction",
+                    "verdict",
+                    "probability_table",
+                    "model_version",
+                    "inference_ms",
+                    "predicted_at",
+                )
+            },
         ),
         ("Correction", {"fields": ("correction_summary",)}),
     )
@@ -121,13 +132,24 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
             return obj.get_status_display()
         return format_html("<b>{}</b> ({})", obj.predicted_digit, f"{obj.confidence:.1%}")
 
+    @admin.display(description="digit?", ordering="is_digit")
+    def verdict(self, obj: Submission) -> str:
+        """The detector's verdict: a digit, not a digit, several digits, or "–" when nothing checked."""
+        if obj.is_digit is None:
+            return "–"
+        if obj.is_digit:
+            return "✓ digit"
+        return obj.get_reason_display().lower() if obj.reason else Correction.NOT_A_DIGIT_TEXT
+
     @admin.display(description="correction", ordering="correction__label")
     def correction_label(self, obj: Submission) -> str:
         correction = correction_of(obj)
         if correction is None:
             return "-"
-        same = correction.label == obj.predicted_digit
-        return format_html("<b>{}</b>{}", correction.label, " (confirms)" if same else "")
+        # The model's answer is "not a digit" (None) when its detector flagged the picture.
+        answer = None if obj.is_digit is False else obj.predicted_digit
+        same = correction.label == answer
+        return format_html("<b>{}</b>{}", correction.label_text, " (confirms)" if same else "")
 
     @admin.display(description="review", ordering="-needs_review")
     def review_state(self, obj: Submission) -> str:
@@ -160,12 +182,12 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         correction = correction_of(obj)
         if correction is None:
             return "No correction."
-        history = ", ".join(str(entry.get("label")) for entry in correction.history) or "none"
+        history = ", ".join(Correction.text_of(entry.get("label")) for entry in correction.history) or "none"
         trained = str(correction.trained_in) if correction.trained_in_id else "not yet"
         return format_html(
             '<a href="{}">{}</a>; {}; reviewed by {}; earlier labels: {}; trained in: {}',
             reverse("admin:recognizer_correction_change", args=[correction.pk]),
-            correction.label,
+            correction.label_text,
             correction.get_review_state_display(),
             correction.reviewed_by or "nobody",
             history,

@@ -273,3 +273,46 @@ def test_the_export_action_itself_refuses_without_the_permission(rf, queue):
     request.user = staff_with("view_submission", "change_submission")
     with pytest.raises(PermissionDenied):
         admin_actions.export_dataset(admin.site.get_model_admin(Submission), request, Submission.objects.all())
+
+
+def test_relabel_offers_not_a_digit_and_gives_it(staff_client, staff_user, queue):
+    pending, plain = queue["pending"], queue["unsure"]
+    page = run(staff_client, "relabel", [pending.submission, plain])
+    assert '<option value="none">not a digit</option>' in page.content.decode()
+
+    response = run(staff_client, "relabel", [pending.submission, plain], apply="yes", label="none")
+
+    assert response.status_code == 302
+    relabelled = Correction.objects.filter(submission__in=[pending.submission, plain])
+    assert {(c.label, c.review_state, c.reviewed_by) for c in relabelled} == {(None, "accepted", staff_user)}
+    pending.refresh_from_db()
+    assert pending.history[-1]["label"] is not None
+    messages = [str(m) for m in staff_client.get(CHANGELIST).context["messages"]]
+    assert "2 submissions relabelled not a digit and accepted for training." in messages
+
+
+def test_the_confirmation_page_says_not_a_digit_in_words(staff_client):
+    correction = CorrectionFactory(label=None, submission__several_digits=True, submission__predicted_digit=4)
+    page = run(staff_client, "relabel", [correction.submission]).content.decode()
+    assert f"#{correction.submission.pk}: 4 (several digits) &rarr; not a digit" in page
+
+
+def test_withdrawing_a_not_a_digit_correction_logs_it_in_words(staff_client):
+    correction = CorrectionFactory(label=None)
+    run(staff_client, "reopen", [correction.submission], apply="yes")
+    entry = LogEntry.objects.get(object_id=str(correction.submission.pk))
+    assert "withdrew correction not a digit (pending)" in entry.get_change_message()
+
+
+def test_export_leaves_not_a_digit_out_and_says_how_many(staff_client, queue, tmp_path):
+    not_a_digit = CorrectionFactory(label=None).submission
+    flagged = SubmissionFactory(not_a_digit=True)
+    response = run(staff_client, "export_dataset", [queue["unsure"], not_a_digit, flagged])
+    assert (response["X-Dataset-Count"], response["X-Dataset-Not-Digits"], response["X-Dataset-Flagged"]) == (
+        "1",
+        "1",
+        "1",
+    )
+    _, labels, rows = read_export(response, tmp_path)
+    assert labels.tolist() == [queue["unsure"].predicted_digit]
+    assert [row["submission_id"] for row in rows] == [str(queue["unsure"].pk)]

@@ -122,7 +122,7 @@ def test_change_page_shows_the_input_large_and_the_correction(staff_client, queu
     assert 'name="_save"' not in html  # read-only: changes go through the actions
 
 
-@pytest.mark.parametrize("column", range(2, 10))
+@pytest.mark.parametrize("column", range(2, len(SubmissionAdmin.list_display) + 1))
 def test_queue_sorts_by_every_sortable_column(staff_client, queue, column):
     for order in (str(column), f"-{column}"):
         assert staff_client.get(f"{CHANGELIST}?o={order}").status_code == 200
@@ -141,3 +141,91 @@ def test_change_page_of_a_submission_without_prediction(staff_client, status):
     assert response.status_code == 200
     listing = staff_client.get(CHANGELIST).content.decode()
     assert submission.get_status_display() in listing
+
+
+# The detector's verdict and "not a digit" corrections.
+
+
+@pytest.fixture
+def verdicts(db):
+    """One submission per verdict, and "not a digit" corrections of a digit answer and of a flagged one."""
+    return {
+        "digit": SubmissionFactory(checked_digit=True, predicted_digit=2, confidence=0.99),
+        "not_a_digit": SubmissionFactory(not_a_digit=True, predicted_digit=4, confidence=0.6),
+        "several": SubmissionFactory(several_digits=True, predicted_digit=1, confidence=0.5),
+        "unchecked": SubmissionFactory(predicted_digit=8, confidence=0.98),
+        "said_not_a_digit": CorrectionFactory(label=None, submission__predicted_digit=3, submission__confidence=0.9),
+        "confirmed_flag": CorrectionFactory(
+            label=None, submission__not_a_digit=True, submission__predicted_digit=5, submission__confidence=0.4
+        ),
+    }
+
+
+def _ids(verdicts: dict, *names: str) -> set[int]:
+    return {getattr(verdicts[name], "submission", verdicts[name]).pk for name in names}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("is_digit=true", {"digit"}),
+        ("is_digit=false", {"not_a_digit", "several", "confirmed_flag"}),
+        ("is_digit=not_a_digit", {"not_a_digit", "confirmed_flag"}),
+        ("is_digit=several_digits", {"several"}),
+        ("is_digit=unknown", {"unchecked", "said_not_a_digit"}),
+        ("corrected_to=none", {"said_not_a_digit", "confirmed_flag"}),
+        ("corrected_to=none&is_digit=unknown", {"said_not_a_digit"}),
+    ],
+)
+def test_queue_filters_on_the_verdict_and_on_not_a_digit_corrections(staff_client, verdicts, query, expected):
+    response = staff_client.get(f"{CHANGELIST}?{query}")
+    assert response.status_code == 200
+    assert set(listed_ids(response)) == _ids(verdicts, *expected)
+
+
+def _cell(html: str, submission, column: str) -> str:
+    """The text of one column's cell in one submission's row of the list."""
+    row = html[html.index(f'value="{submission.pk}"') :]
+    start = row.index(f'class="field-{column}"')
+    return row[row.index(">", start) + 1 : row.index("</td>", start)]
+
+
+def test_queue_shows_the_verdict_and_not_a_digit_corrections(staff_client, verdicts):
+    html = staff_client.get(CHANGELIST).content.decode()
+    assert _cell(html, verdicts["digit"], "verdict") == "✓ digit"
+    assert _cell(html, verdicts["not_a_digit"], "verdict") == "not a digit"
+    assert _cell(html, verdicts["several"], "verdict") == "several digits"
+    assert _cell(html, verdicts["unchecked"], "verdict") == "–"
+    # A "not a digit" correction disagrees with a digit answer and confirms a flagged one.
+    assert _cell(html, verdicts["said_not_a_digit"].submission, "correction_label") == "<b>not a digit</b>"
+    assert _cell(html, verdicts["confirmed_flag"].submission, "correction_label") == "<b>not a digit</b> (confirms)"
+
+
+def test_not_a_digit_corrections_wait_at_the_head_of_the_queue(staff_client, verdicts):
+    first_two = listed_ids(staff_client.get(CHANGELIST))[:2]
+    assert set(first_two) == _ids(verdicts, "said_not_a_digit", "confirmed_flag")
+
+
+def test_change_page_shows_the_verdict_and_earlier_labels_as_words(staff_client, staff_user):
+    correction = CorrectionFactory(label=None, submission__several_digits=True)
+    Correction.objects.filter(pk=correction.pk).update(
+        history=[{"label": None, "until": "x"}, {"label": 4, "until": "y"}]
+    )
+    response = staff_client.get(reverse("admin:recognizer_submission_change", args=[correction.submission.pk]))
+    html = response.content.decode()
+    assert "several digits" in html
+    assert "earlier labels: not a digit, 4" in html
+    assert ">not a digit</a>; Pending review" in html
+
+
+def test_the_correction_list_says_not_a_digit_and_filters_it(staff_client):
+    not_a_digit = CorrectionFactory(label=None)
+    seven = CorrectionFactory(label=7)
+    url = reverse("admin:recognizer_correction_changelist")
+    html = staff_client.get(url).content.decode()
+    assert '<td class="field-label_column">not a digit</td>' in html
+    assert '<td class="field-label_column">7</td>' in html
+    assert [c.pk for c in staff_client.get(f"{url}?label=none").context["cl"].result_list] == [not_a_digit.pk]
+    assert [c.pk for c in staff_client.get(f"{url}?label=7").context["cl"].result_list] == [seven.pk]
+    page = staff_client.get(reverse("admin:recognizer_correction_change", args=[not_a_digit.pk]))
+    assert page.status_code == 200 and "not a digit" in page.content.decode()

@@ -33,6 +33,9 @@ def _violations(page) -> list[str]:
 def test_no_page_breaks_the_policy(page, staff_user, password, active_version):
     submission = SubmissionFactory(owner=staff_user)
     CorrectionFactory(submission=SubmissionFactory(owner=staff_user))
+    # Flagged answers and a "not a digit" correction bring their own markup: badges, the admin's columns.
+    SubmissionFactory(owner=staff_user, several_digits=True)
+    CorrectionFactory(submission=SubmissionFactory(owner=staff_user, not_a_digit=True), label=None)
     violations = _violations(page)
     log_in(page, staff_user.username, password)
     for url in [
