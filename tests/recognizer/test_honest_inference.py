@@ -8,7 +8,6 @@ import pytest
 from recognizer.inference import engine
 from recognizer.models import ModelVersion, Submission
 from recognizer.services.model_versions import model_version_activate, model_version_register
-from recognizer.services.submissions import submission_create
 from tests.images import digit_png
 from training.calibration import apply_temperature
 from training.data import load_sample
