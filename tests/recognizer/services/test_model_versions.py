@@ -12,6 +12,7 @@ from recognizer.models import ModelVersion
 from recognizer.services.model_versions import (
     model_version_activate,
     model_version_ensure_active,
+    model_version_honesty_ensure,
     model_version_register,
 )
 
@@ -138,3 +139,48 @@ def test_activating_a_version_whose_file_is_gone_is_refused(active_version, sett
     with pytest.raises(ValidationError) as refused:
         model_version_activate(version=version)
     assert refused.value.code == "artifact_missing"
+
+
+@pytest.fixture
+def shipped_detector(settings, tmp_path):
+    """A detector shipped beside the initial model, with its threshold in its metrics file."""
+    import json
+
+    from training.detector import build_detector
+
+    path = tmp_path / "detector.keras"
+    build_detector().save(path)
+    path.with_suffix(".metrics.json").write_text(json.dumps({"threshold": 0.25}))
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "INITIAL_DETECTOR_PATH": path}
+    return path
+
+
+def test_the_shipped_model_is_registered_with_its_detector(shipped_detector):
+    ModelVersion.objects.all().delete()  # a fresh database: migrate registered v1 before this test's settings
+
+    version = model_version_ensure_active()
+
+    assert version.detector and version.detector_threshold == 0.25
+    with version.detector.open("rb") as stored:
+        assert stored.read() == shipped_detector.read_bytes()
+
+
+def test_a_shipped_model_registered_before_detectors_gets_its_detector_once(active_version, shipped_detector):
+    ModelVersion.objects.filter(pk=active_version.pk).update(detector="", detector_threshold=None)
+    active_version.refresh_from_db()
+
+    first = model_version_honesty_ensure(version=active_version)
+    again = model_version_honesty_ensure(version=first)
+
+    assert first.detector and first.detector_threshold == 0.25
+    assert again.detector.name == first.detector.name
+
+
+def test_another_model_never_gets_the_shipped_detector(active_version, shipped_detector, tmp_path):
+    from training.model import build_model
+
+    other = tmp_path / "other.keras"
+    build_model().save(other)
+    version = model_version_register(artifact_path=other)
+
+    assert not model_version_honesty_ensure(version=version).detector
