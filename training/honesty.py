@@ -23,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from training import outliers
-from training.calibration import apply_temperature, expected_calibration_error, fit_temperature
+from training.calibration import apply_temperature, expected_calibration_error, fit_temperature, reliability_bins
 from training.data import Dataset, load_fashion_test, load_mnist, load_sample
 from training.detector import DIGIT, SEVERAL_DIGITS, verdicts
 from training.drawn_digits import drawn_inputs
@@ -134,10 +134,12 @@ def calibration_report(classify: Predict, data: Dataset, *, temperature: float |
         (_, _), (x_val, y_val) = split_validation(data, size=5000, seed=1234)
         temperature = fit_temperature(classify(x_val[..., 0]), y_val)
     test = classify(data.x_test)
+    calibrated = apply_temperature(test, temperature)
     return {
         "temperature": temperature,
         "ece_before": expected_calibration_error(test, data.y_test),
-        "ece_after": expected_calibration_error(apply_temperature(test, temperature), data.y_test),
+        "ece_after": expected_calibration_error(calibrated, data.y_test),
+        "reliability": reliability_bins(calibrated, data.y_test),
     }
 
 

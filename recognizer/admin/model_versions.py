@@ -18,6 +18,7 @@ from recognizer.models import ModelVersion
 from recognizer.selectors.model_versions import model_version_active, model_version_rollback_target
 from recognizer.selectors.retrain_jobs import retrain_job_current
 from recognizer.services.model_versions import model_version_activate
+from recognizer.web.dashboard import reliability_of
 
 
 def _active_version() -> ModelVersion | None:
@@ -46,7 +47,7 @@ class ModelVersionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("number", "name", "state", "parent_link", "created_at", "activated_at", "notes")}),
         ("Gate", {"fields": ("gate", "gate_reason")}),
-        ("Metrics", {"fields": ("mnist", "holdout", "metric_charts")}),
+        ("Metrics", {"fields": ("mnist", "holdout", "honest_answers", "metric_charts")}),
         ("Training data", {"fields": ("training_table", "produced_by")}),
         ("Artifact", {"fields": ("artifact", "artifact_sha256")}),
     )
@@ -70,13 +71,23 @@ class ModelVersionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
     def parent_link(self, obj: ModelVersion) -> str:
         return version_link(obj.parent)
 
-    @admin.display(description="per-class accuracy and confusion matrix")
+    @admin.display(description="honest answers")
+    def honest_answers(self, obj: ModelVersion) -> str:
+        if not obj.detector:
+            return "No detector: its answers carry no verdict."
+        threshold = "-" if obj.detector_threshold is None else f"{obj.detector_threshold:.4f}"
+        temperature = "-" if obj.temperature is None else f"{obj.temperature:.3f}"
+        return f"Detector threshold {threshold} (digit probability accepted), temperature {temperature}."
+
+    @admin.display(description="per-class accuracy, confusion matrix and reliability")
     def metric_charts(self, obj: ModelVersion) -> str:
         charts = [
             (reverse("dashboard:model_version_chart", args=[obj.pk, which]), which)
             for which in ("mnist", "holdout")
             if ((obj.metrics or {}).get(which) or {}).get("confusion_matrix")
         ]
+        if reliability_of(obj):  # beside the confusion matrix: how far its confidence can be trusted
+            charts.append((reverse("dashboard:model_version_chart", args=[obj.pk, "reliability"]), "reliability"))
         if not charts:
             return "No per-class metrics recorded for this version."
         return format_html_join("", '<p><img class="metric-chart" src="{}" alt="{} metrics"></p>', charts)

@@ -96,7 +96,7 @@ def honesty_measure(
     models, each with its own temperature; the share of check images the
     version's detector flags is what the gate limits.
     """
-    from training.calibration import apply_temperature, expected_calibration_error, fit_temperature
+    from training.calibration import apply_temperature, expected_calibration_error, fit_temperature, reliability_bins
     from training.data import load_best_available
     from training.finetune import FinetuneConfig, split_check_and_replay
     from training.runtime import import_keras
@@ -108,11 +108,13 @@ def honesty_measure(
     parent = ServingModel.from_keras(import_keras().models.load_model(parent_model_path, compile=False))
     temperature = fit_temperature(served.predict_probabilities(data.x_train[check]), data.y_train[check])
     test = served.predict_probabilities(data.x_test)
+    calibrated = apply_temperature(test, temperature)
     parent_test = apply_temperature(parent.predict_probabilities(data.x_test), parent_temperature or 1.0)
     report = {
         "temperature": temperature,
         "ece_uncalibrated": expected_calibration_error(test, data.y_test),
-        "ece": expected_calibration_error(apply_temperature(test, temperature), data.y_test),
+        "ece": expected_calibration_error(calibrated, data.y_test),
+        "reliability": reliability_bins(calibrated, data.y_test),
         "parent_ece": expected_calibration_error(parent_test, data.y_test),
         "check_images": int(len(check)),
         "mnist_check_flagged": None,

@@ -84,6 +84,28 @@ def confused_chart(rows: list[dict]) -> bytes:
     return _png(figure)
 
 
+def reliability_chart(bins: list[dict], *, title: str) -> bytes:
+    """Draw a reliability diagram: per confidence bin, how often the answers were right, against the diagonal."""
+    figure = _figure(4.5, 4.2)
+    axes = figure.add_subplot()
+    filled = [row for row in bins if row["count"]]
+    axes.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="perfectly calibrated")
+    axes.bar(
+        [(row["low"] + row["high"]) / 2 for row in filled],
+        [row["accuracy"] for row in filled],
+        width=[row["high"] - row["low"] for row in filled],
+        color=BLUE,
+        edgecolor="white",
+        label="accuracy",
+    )
+    axes.plot([row["confidence"] for row in filled], [row["accuracy"] for row in filled], "o", color=ORANGE, ms=4)
+    for row in filled:
+        axes.annotate(f"{row['count']:,}", ((row["low"] + row["high"]) / 2, 0.02), ha="center", fontsize=6, rotation=90)
+    axes.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="confidence", ylabel="accuracy", title=title)
+    axes.legend(loc="upper left", fontsize=8)
+    return _png(figure)
+
+
 def metrics_chart(metrics: dict, *, title: str) -> bytes:
     """Draw one evaluation's per-class accuracy and confusion matrix, as training's reports do."""
     from training.evaluate import plot_metrics

@@ -104,6 +104,8 @@ def model_version_chart(request: HttpRequest, version_id: int, which: str) -> Ht
         version = model_version_get(version_id=version_id)
     except ModelVersion.DoesNotExist:
         raise Http404("No such model version.") from None
+    if which == "reliability":
+        return _reliability_chart(version)
     metrics = (version.metrics or {}).get(which) if which in METRIC_SETS else None
     if not metrics or not metrics.get("confusion_matrix") or not metrics.get("per_class_accuracy"):
         raise Http404("This version has no such metrics.")
@@ -115,5 +117,24 @@ def model_version_chart(request: HttpRequest, version_id: int, which: str) -> Ht
         if metrics.get("accuracy") is not None:
             title += f": accuracy {metrics['accuracy']:.4f}"
         data = charts.metrics_chart(metrics, title=title)
+        cache.set(key, data, timeout=24 * 3600)
+    return _png(data, max_age=3600)
+
+
+def reliability_of(version: ModelVersion) -> list[dict] | None:
+    """The version's reliability bins on MNIST test, as retraining or `evaluate_model --honesty` stored them."""
+    honesty = (version.metrics or {}).get("honesty") or {}
+    return honesty.get("reliability") or (honesty.get("calibration") or {}).get("reliability")
+
+
+def _reliability_chart(version: ModelVersion) -> HttpResponse:
+    bins = reliability_of(version)
+    if not bins:
+        raise Http404("This version has no calibration measured.")
+    digest = hashlib.sha256(json.dumps(bins, sort_keys=True).encode()).hexdigest()[:16]
+    key = f"admin-reliability-chart:{version.pk}:{digest}"
+    data = cache.get(key)
+    if data is None:
+        data = charts.reliability_chart(bins, title=f"{version}: reliability on MNIST test")
         cache.set(key, data, timeout=24 * 3600)
     return _png(data, max_age=3600)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from django.urls import reverse
 from PIL import Image
@@ -138,3 +139,20 @@ def test_retrain_button_starts_a_job(staff_client, staff_user, versions):
     response = staff_client.post(reverse("admin:recognizer_retrainjob_start"), follow=True)
     assert "No retraining started" in response.content.decode()
     assert RetrainJob.objects.count() == 1
+
+
+def test_a_version_with_measured_calibration_shows_its_reliability_diagram(staff_client, make_version):
+    from training.calibration import reliability_bins
+
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.ones(10) * 0.2, size=500)
+    bins = reliability_bins(probabilities, probabilities.argmax(1))
+    version = make_version(40, metrics={"honesty": {"ece": 0.01, "parent_ece": 0.01, "reliability": bins}})
+    plain = make_version(41)
+
+    page = staff_client.get(reverse("admin:recognizer_modelversion_change", args=[version.pk])).content.decode()
+    chart = staff_client.get(reverse("dashboard:model_version_chart", args=[version.pk, "reliability"]))
+
+    assert reverse("dashboard:model_version_chart", args=[version.pk, "reliability"]) in page
+    assert chart.status_code == 200 and chart["Content-Type"] == "image/png" and chart.content[:4] == b"\x89PNG"
+    assert staff_client.get(reverse("dashboard:model_version_chart", args=[plain.pk, "reliability"])).status_code == 404
