@@ -129,3 +129,30 @@ def verdicts(probabilities: np.ndarray, *, threshold: float) -> tuple[np.ndarray
         for ok, many in zip(is_digit, several, strict=True)
     ]
     return is_digit, reasons
+
+
+def refine_detector(
+    model_path,
+    data: DetectorData,
+    *,
+    epochs: int = 2,
+    batch_size: int = 64,
+    learning_rate: float = 1e-4,
+    seed: int = 1234,
+):
+    """Go on training the detector at `model_path` on `data` at a small learning rate; return the Keras model.
+
+    `data` should hold what people said is not a digit beside a replay of
+    digits, generated non-digits and several-digit rows, so the detector
+    learns the new pictures without forgetting the old ones.
+    """
+    from training.augment import augmented_batches
+
+    keras = import_keras()
+    keras.utils.set_random_seed(seed)
+    model = keras.models.load_model(model_path, compile=False)
+    images, labels = data.arrays()
+    batches = augmented_batches(images[..., None].astype("float32"), labels, batch_size=batch_size, seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
+    model.fit(batches, epochs=epochs, class_weight=class_weights(labels), verbose=0)
+    return model

@@ -124,3 +124,55 @@ def honesty_measure(
         digit = detector.predict_probabilities(data.x_train[check])[:, 0]
         report["mnist_check_flagged"] = float((digit < detector_threshold).mean())
     return report
+
+
+# What the detector replays beside people's "not a digit" pictures, so it forgets nothing it knew.
+DETECTOR_REPLAY = {"digits": 4000, "not_digits": 2000, "several": 1000}
+
+
+def detector_refine(
+    *,
+    detector_path: Path,
+    not_digits: np.ndarray,
+    digits: np.ndarray,
+    mnist_dir: str | None,
+    max_flagged: float,
+    replay_images: int,
+    seed: int = 1234,
+):
+    """Teach the detector the pictures people said are not digits; return (model, threshold, report).
+
+    Replayed beside them: digits (the accepted digit corrections and MNIST
+    training images), generated non-digits and several-digit rows. The
+    threshold is fitted again on MNIST check images, so that at most
+    `max_flagged` of those are flagged.
+    """
+    from training import outliers
+    from training.data import load_best_available
+    from training.detector import DIGIT, DetectorData, fit_threshold, refine_detector
+    from training.finetune import FinetuneConfig, split_check_and_replay
+    from training.serving import ServingModel
+
+    data = load_best_available(mnist_dir)
+    check, replay = split_check_and_replay(data, FinetuneConfig(replay_images=replay_images))
+    rng = np.random.default_rng(seed)
+    mnist = data.x_train[rng.choice(replay, size=min(DETECTOR_REPLAY["digits"], len(replay)), replace=False)]
+    generated = [
+        outliers.outlier_inputs(kind, DETECTOR_REPLAY["not_digits"] // 4, outliers.TRAIN_SEED + 7, styles="train")
+        for kind in ("letters", "symbols", "shapes", "scribbles")
+    ]
+    several = outliers.outlier_inputs(
+        "several", DETECTOR_REPLAY["several"], outliers.TRAIN_SEED + 7, styles="train", mnist_train=data.x_train[replay]
+    )
+    classes = DetectorData(
+        digits=np.concatenate([digits.reshape(-1, 28, 28), mnist]),
+        not_digits=np.concatenate([not_digits.reshape(-1, 28, 28), *generated]),
+        several=several,
+    )
+    model = refine_detector(detector_path, classes, seed=seed)
+    served = ServingModel.from_keras(model)
+    digit = served.predict_probabilities(data.x_train[check])[:, DIGIT]
+    threshold = fit_threshold(digit, max_flagged=max_flagged)
+    flagged = served.predict_probabilities(not_digits.reshape(-1, 28, 28))[:, DIGIT] < threshold
+    report = {"not_digit_corrections": int(len(not_digits)), "corrections_flagged": float(flagged.mean())}
+    return model, threshold, report

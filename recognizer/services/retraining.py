@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from recognizer.models import Correction, ModelVersion, RetrainJob
 from recognizer.retraining.gate import gate_check
 from recognizer.retraining.pipeline import (
     TrainingData,
+    detector_refine,
     event_log_line,
     honesty_measure,
     metrics_summary,
@@ -34,6 +36,7 @@ from recognizer.retraining.pipeline import (
 )
 from recognizer.selectors.corrections import (
     corrections_for_training,
+    corrections_not_a_digit,
     corrections_split_counts,
     corrections_waiting_count,
 )
@@ -49,6 +52,8 @@ logger = logging.getLogger(__name__)
 RETRAIN_TIME_LIMIT_SECONDS = 3600
 # A job in flight this long is dead (its worker was killed): free the slot.
 RETRAIN_STALE_AFTER_SECONDS = RETRAIN_TIME_LIMIT_SECONDS + 600
+# A retaught detector's threshold flags at most this share of MNIST check digits (the gate allows twice that).
+DETECTOR_MAX_FLAGGED = 0.005
 
 Log = Callable[..., None]
 
@@ -222,6 +227,16 @@ def _training_data() -> tuple[TrainingData, list[int]]:
     return data, [c.pk for c in train]
 
 
+@dataclass(frozen=True)
+class _Detector:
+    """The detector a retrained version gets: its parent's, or its parent's taught people's "not a digit"."""
+
+    path: Path | None
+    threshold: float | None
+    trained_ids: list[int] = field(default_factory=list)
+    report: dict = field(default_factory=dict)
+
+
 def _retrain(job: RetrainJob, log: Log) -> ModelVersion:
     """Fine-tune the active model, gate the result, and register it as promoted or rejected."""
     from recognizer.inference import local_artifact_path
@@ -250,23 +265,25 @@ def _retrain(job: RetrainJob, log: Log) -> ModelVersion:
         mnist_dir=conf.mnist_dir(),
         on_event=on_event,
     )
-    result.metrics["honesty"] = _honesty(parent, result.model)
-    passed, reason = gate_check(
-        result.metrics,
-        max_mnist_drop=conf.gate_max_mnist_drop(),
-        max_holdout_drop=conf.gate_max_holdout_drop(),
-        max_flagged=conf.gate_max_flagged(),
-        max_ece_rise=conf.gate_max_ece_rise(),
-    )
-    log(
-        job,
-        f"Gate {'passed' if passed else 'failed'}: {reason}",
-        stage=RetrainJob.Stage.GATE,
-        progress={"metrics": metrics_summary(result.metrics)},
-    )
-    version = _candidate_record(
-        job, parent=parent, result=result, passed=passed, reason=reason, trained_ids=trained_ids
-    )
+    with tempfile.TemporaryDirectory(prefix="retrain-") as folder:
+        detector = _detector(parent, data, Path(folder), log=lambda message: log(job, message))
+        passed, reason = _gate(result, parent=parent, detector=detector)
+        log(
+            job,
+            f"Gate {'passed' if passed else 'failed'}: {reason}",
+            stage=RetrainJob.Stage.GATE,
+            progress={"metrics": metrics_summary(result.metrics)},
+        )
+        version = _candidate_record(
+            job,
+            parent=parent,
+            result=result,
+            passed=passed,
+            reason=reason,
+            trained_ids=trained_ids,
+            detector=detector,
+            folder=Path(folder),
+        )
     verdict = "now active" if version.state == ModelVersion.State.ACTIVE else "rejected; the active model stays"
     log(
         job,
@@ -279,34 +296,71 @@ def _retrain(job: RetrainJob, log: Log) -> ModelVersion:
     return version
 
 
-def _honesty(parent: ModelVersion, model) -> dict:
-    """Calibrate the retrained model and measure its parent's detector on it (see `honesty_measure`)."""
-    from recognizer.inference import local_artifact_path, local_detector_path
+def _detector(parent: ModelVersion, data: TrainingData, folder: Path, *, log: Callable[[str], None]) -> _Detector:
+    """Teach the parent's detector the accepted "not a digit" pictures, if there are any; else keep it."""
+    from recognizer.inference import local_detector_path
+    from training.finetune import save_model
 
-    return honesty_measure(
-        model=model,
+    base = local_detector_path(parent) if parent.detector else None
+    corrections = [c for c in corrections_not_a_digit() if not c.held_out]
+    if base is None or not corrections:
+        return _Detector(path=base, threshold=parent.detector_threshold)
+    log(f"Teaching the detector {len(corrections)} pictures people said are not digits.")
+    model, threshold, report = detector_refine(
+        detector_path=base,
+        not_digits=np.stack([bytes_to_pixels(c.submission.pixels) for c in corrections]),
+        digits=data.train_x,
+        mnist_dir=conf.mnist_dir(),
+        max_flagged=DETECTOR_MAX_FLAGGED,
+        replay_images=conf.retrain_replay_images(),
+    )
+    path = save_model(model, folder / "detector.keras")
+    return _Detector(path=path, threshold=threshold, trained_ids=[c.pk for c in corrections], report=report)
+
+
+def _gate(result, *, parent: ModelVersion, detector: _Detector) -> tuple[bool, str]:
+    """Calibrate the new model, measure it and its detector beside the parent, and apply the gate."""
+    from recognizer.inference import local_artifact_path
+
+    honesty = honesty_measure(
+        model=result.model,
         parent_model_path=local_artifact_path(parent),
         parent_temperature=parent.temperature,
-        detector_path=local_detector_path(parent) if parent.detector else None,
-        detector_threshold=parent.detector_threshold,
+        detector_path=detector.path,
+        detector_threshold=detector.threshold,
         replay_images=conf.retrain_replay_images(),
         mnist_dir=conf.mnist_dir(),
+    )
+    result.metrics["honesty"] = {**honesty, **({"detector": detector.report} if detector.report else {})}
+    return gate_check(
+        result.metrics,
+        max_mnist_drop=conf.gate_max_mnist_drop(),
+        max_holdout_drop=conf.gate_max_holdout_drop(),
+        max_flagged=conf.gate_max_flagged(),
+        max_ece_rise=conf.gate_max_ece_rise(),
     )
 
 
 def _candidate_record(
-    job: RetrainJob, *, parent: ModelVersion, result, passed: bool, reason: str, trained_ids: list[int]
+    job: RetrainJob,
+    *,
+    parent: ModelVersion,
+    result,
+    passed: bool,
+    reason: str,
+    trained_ids: list[int],
+    detector: _Detector,
+    folder: Path,
 ) -> ModelVersion:
     """Register the retrained model with its verdict, promote or reject it, and mark what it trained on: at once."""
-    from recognizer.inference import local_detector_path
     from training.finetune import save_model
 
-    with tempfile.TemporaryDirectory(prefix="retrain-") as folder, transaction.atomic():
+    with transaction.atomic():
         active = ModelVersion.objects.select_for_update().filter(state=ModelVersion.State.ACTIVE).first()
         if passed and active is not None and active.pk != parent.pk:
             passed, reason = False, f"The active model changed to {active} while retraining; not promoted."
         version = model_version_register(
-            artifact_path=save_model(result.model, Path(folder) / "model.keras"),
+            artifact_path=save_model(result.model, folder / "model.keras"),
             name=f"retrained on {len(trained_ids)} corrections",
             metrics={**result.metrics, "history": result.history, "seconds": result.seconds, "retrain_job": job.pk},
             training_counts=result.counts,
@@ -314,13 +368,13 @@ def _candidate_record(
             state=ModelVersion.State.ACTIVE if passed else ModelVersion.State.REJECTED,
             gate_passed=passed,
             gate_reason=reason,
-            # The detector judges pictures, not the classifier: the parent's goes on, with its threshold.
-            detector_path=local_detector_path(parent) if parent.detector else None,
-            detector_threshold=parent.detector_threshold,
+            detector_path=detector.path,
+            detector_threshold=detector.threshold,
             temperature=result.metrics["honesty"]["temperature"],
             notes=f"Retrain job {job.pk} ({job.trigger}), fine-tuned from {parent}.",
         )
-        Correction.objects.filter(pk__in=trained_ids, trained_in__isnull=True).update(trained_in=version)
+        learned = [*trained_ids, *detector.trained_ids]
+        Correction.objects.filter(pk__in=learned, trained_in__isnull=True).update(trained_in=version)
     return version
 
 

@@ -15,7 +15,11 @@ from django.core.management import CommandError, call_command
 from recognizer.models import Correction, ModelVersion, RetrainJob
 from recognizer.selectors.model_versions import model_version_active
 from recognizer.services.corrections import correction_set
-from recognizer.services.model_versions import model_version_ensure_active, model_version_register
+from recognizer.services.model_versions import (
+    model_version_activate,
+    model_version_ensure_active,
+    model_version_register,
+)
 from recognizer.services.retraining import retrain_job_run, retrain_job_start
 from tests.celery.corrections import accepted_corrections
 from tests.factories import SubmissionFactory
@@ -183,3 +187,39 @@ def test_rollback_refuses_a_rejected_version_unless_allowed(active_version, tmp_
 
     call_command("rollback_model", "--version", str(rejected.number), "--allow-rejected", stdout=StringIO())
     assert model_version_active() == rejected
+
+
+@pytest.mark.slow
+def test_accepted_not_a_digit_corrections_teach_the_detector(small_retrain, user, active_version, tmp_path):
+    from tests.factories import CorrectionFactory
+    from training import outliers
+    from training.detector import build_detector
+    from training.preprocessing import pixels_to_bytes
+
+    detector = tmp_path / "detector.keras"
+    build_detector().save(detector)
+    parent = model_version_activate(
+        version=model_version_register(
+            artifact_path=active_version.artifact.path, detector_path=detector, detector_threshold=0.3
+        )
+    )
+    accepted_corrections(owner=user, count=40)
+    letters = outliers.outlier_inputs("letters", 30, 5, styles="train")
+    not_digits = [
+        CorrectionFactory(
+            submission=SubmissionFactory(owner=user, pixels=pixels_to_bytes(pixels), is_corrected=True),
+            label=None,
+            review_state=Correction.Review.ACCEPTED,
+            held_out=False,
+        )
+        for pixels in letters
+    ]
+
+    job = retrain_job_run(job_id=retrain_job_start(trigger="api").pk)
+
+    version = RetrainJob.objects.get(pk=job.pk).result_version
+    assert version.detector and version.detector_sha256 != parent.detector_sha256
+    assert version.detector_threshold is not None
+    assert version.metrics["honesty"]["detector"]["not_digit_corrections"] == len(not_digits)
+    assert version.metrics["honesty"]["mnist_check_flagged"] is not None
+    assert Correction.objects.filter(pk__in=[c.pk for c in not_digits], trained_in=version).count() == len(not_digits)
