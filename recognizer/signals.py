@@ -12,7 +12,9 @@ def register_initial_model(sender, **kwargs) -> None:
 
     from recognizer.services.model_versions import model_version_ensure_active
 
-    if kwargs.get("using", DEFAULT_DB_ALIAS) != DEFAULT_DB_ALIAS:
+    using = kwargs.get("using", DEFAULT_DB_ALIAS)
+    if using != DEFAULT_DB_ALIAS or not _fully_migrated(using):
+        # Migrated back or only part of the way: the tables do not match the models the registration uses.
         return
     try:
         version = model_version_ensure_active()
@@ -21,3 +23,11 @@ def register_initial_model(sender, **kwargs) -> None:
         return
     if kwargs.get("verbosity", 1) >= 2:
         logger.info("Active model version: %s", version)
+
+
+def _fully_migrated(using: str) -> bool:
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[using])
+    return not executor.migration_plan(executor.loader.graph.leaf_nodes())

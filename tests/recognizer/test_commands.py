@@ -92,3 +92,20 @@ def test_commands_on_an_unmigrated_database_say_to_migrate(command, tmp_path):
     assert run.returncode == 1
     assert "run `python manage.py migrate` first" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_migrating_back_and_forth_registers_the_model_only_once_all_tables_match(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "MEDIA_ROOT": str(tmp_path / "m")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True
+        )
+
+    steps = [manage("migrate", "--noinput"), manage("migrate", "recognizer", "0004", "--noinput")]
+    steps.append(manage("migrate", "--noinput"))
+
+    for run in steps:
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "Traceback" not in run.stderr
