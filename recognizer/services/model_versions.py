@@ -187,6 +187,7 @@ def model_version_honesty_ensure(*, version: ModelVersion) -> ModelVersion:
         locked.detector_sha256 = hashlib.sha256(content).hexdigest()
         locked.detector_threshold = _summary(detector).get("threshold")
         locked.temperature = (_summary(path).get("calibration") or {}).get("temperature")
-        locked.save(update_fields=["detector", "detector_sha256", "detector_threshold", "temperature"])
+        locked.metrics = {**locked.metrics, "honesty": _summary(path).get("honesty", {})}
+        locked.save(update_fields=["detector", "detector_sha256", "detector_threshold", "temperature", "metrics"])
     logger.info("%s now has the shipped detector and temperature.", locked)
     return locked

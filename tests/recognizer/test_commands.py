@@ -31,9 +31,14 @@ def test_ensure_model_reports_the_active_version_and_prepares_its_served_copy(ac
 
     assert f"active model: {active_version}" in out.getvalue()
     assert f"MNIST test accuracy {active_version.mnist_accuracy:.4f}" in out.getvalue()
-    copies = list(empty_cache.glob(f"*.{SERVING_FORMAT}.tflite"))
-    assert len(copies) == 1 and copies[0].stat().st_size > 100_000
-    assert f"served copy: {copies[0]}" in out.getvalue()
+    copies = sorted(empty_cache.glob(f"*.{SERVING_FORMAT}.tflite"))
+    detector = [copy for copy in copies if "-detector-" in copy.name]
+    classifier = [copy for copy in copies if copy not in detector]
+    assert len(classifier) == 1 and classifier[0].stat().st_size > 100_000
+    assert f"served copy: {classifier[0]}" in out.getvalue()
+    # The shipped model comes with its detector, made ready too.
+    assert active_version.detector and len(detector) == 1
+    assert f"served detector: {detector[0]}" in out.getvalue()
 
 
 def test_ensure_model_can_leave_the_export_to_the_first_prediction(active_version, empty_cache):
