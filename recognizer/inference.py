@@ -93,13 +93,21 @@ class Engine:
         )
 
     def detector_for(self, version) -> LoadedModel | None:
-        """The version's digit detector, or None if it has none."""
+        """The version's digit detector, or None if it has none or it cannot be loaded.
+
+        A missing or broken detector costs the verdict, never the prediction: it is logged, and
+        the answer comes without `is_digit`.
+        """
         if not version.detector:
             return None
-        return self._load(
-            (version.pk, version.detector.name),
-            lambda: LoadedModel(local_detector_path(version), served=served_detector_for(version)),
-        )
+        try:
+            return self._load(
+                (version.pk, version.detector.name),
+                lambda: LoadedModel(local_detector_path(version), served=served_detector_for(version)),
+            )
+        except Exception:
+            logger.exception("The detector of %s could not be loaded; answering without a verdict.", version)
+            return None
 
     def predict(self, *, version, pixels: np.ndarray) -> tuple[list[Prediction], float]:
         """Predict uint8 (N, 28, 28) inputs with `version`; return predictions and ms per image.
@@ -157,7 +165,8 @@ def local_artifact_path(version) -> Path:
 
 def local_detector_path(version) -> Path:
     """Return a local copy of the version's detector."""
-    return _local_copy(version.detector, sha256=version.detector_sha256, stem=f"v{version.number}-detector")
+    # Keyed by content alone: a retrained version keeps its parent's detector, and so shares its served copy.
+    return _local_copy(version.detector, sha256=version.detector_sha256, stem="detector")
 
 
 def _served_path(keras_path: Path) -> Path:

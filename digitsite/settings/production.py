@@ -7,7 +7,7 @@ and ALLOWED_HOSTS must then come from the environment.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import STORAGES, env
+from .base import REST_FRAMEWORK, STORAGES, env
 
 DEBUG = False
 # No default here: base.py's localhost list is for development, and a production
@@ -21,6 +21,10 @@ if not ALLOWED_HOSTS:
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Production sits behind the TLS proxy that header comes from. Without counting it, every client would have the
+# proxy's address, and the log-in lockout and the throttles would treat everyone as one client.
+NUM_PROXIES = env.int("NUM_PROXIES", default=1)
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": NUM_PROXIES}
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

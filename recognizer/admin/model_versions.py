@@ -15,10 +15,13 @@ from django.utils.html import format_html, format_html_join
 from recognizer.admin.base import ReadOnlyRowsMixin
 from recognizer.admin.display import percent, version_link
 from recognizer.models import ModelVersion
-from recognizer.selectors.model_versions import model_version_active, model_version_rollback_target
+from recognizer.selectors.model_versions import (
+    model_version_active,
+    model_version_reliability,
+    model_version_rollback_target,
+)
 from recognizer.selectors.retrain_jobs import retrain_job_current
 from recognizer.services.model_versions import model_version_activate
-from recognizer.web.dashboard import reliability_of
 
 
 def _active_version() -> ModelVersion | None:
@@ -86,7 +89,7 @@ class ModelVersionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
             for which in ("mnist", "holdout")
             if ((obj.metrics or {}).get(which) or {}).get("confusion_matrix")
         ]
-        if reliability_of(obj):  # beside the confusion matrix: how far its confidence can be trusted
+        if model_version_reliability(version=obj):  # beside the confusion matrix: how far its confidence can be trusted
             charts.append((reverse("dashboard:model_version_chart", args=[obj.pk, "reliability"]), "reliability"))
         if not charts:
             return "No per-class metrics recorded for this version."

@@ -27,11 +27,11 @@ from recognizer.api.serializers import (
     error_responses,
 )
 from recognizer.models import Submission
+from recognizer.pictures import original_response
 from recognizer.selectors.submissions import submission_get, submission_list, submission_wait, submissions_wait
 from recognizer.services.corrections import correction_set, correction_withdraw
 from recognizer.services.intake import IMAGE_CONTENT_TYPES
 from recognizer.services.submissions import submission_batch_create, submission_create, submission_delete
-from recognizer.web.images import original_response
 
 # Room for multipart headers and JSON around the image itself.
 ENVELOPE_BYTES = 64 * 1024

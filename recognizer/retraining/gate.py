@@ -22,7 +22,7 @@ def gate_check(
     better on one of the two: a retraining that learned nothing (wrong or
     contradictory labels, as often as not) is not promoted. With an
     `honesty` report, its detector may flag at most `max_flagged` of the
-    MNIST check images, and its calibration error may rise at most
+    MNIST test digits, and its calibration error may rise at most
     `max_ece_rise` above its parent's.
     """
     rules = (
@@ -57,11 +57,11 @@ def _improved(metrics: dict, key: str) -> bool:
 def _honesty_failures(honesty: dict, report: list[str], *, max_flagged: float, max_ece_rise: float) -> list[str]:
     """Check the detector's flagged share and the calibration error; add what was measured to `report`."""
     failures = []
-    flagged = honesty.get("mnist_check_flagged")
+    flagged = honesty.get("mnist_test_flagged")
     if flagged is not None:
-        report.append(f"MNIST check images flagged {flagged:.2%}")
+        report.append(f"MNIST test digits flagged {flagged:.2%}")
         if flagged > max_flagged + EPSILON:
-            failures.append(f"its detector flags {flagged:.2%} of MNIST check images (at most {max_flagged:.2%})")
+            failures.append(f"its detector flags {flagged:.2%} of MNIST test digits (at most {max_flagged:.2%})")
     ece, parent = honesty["ece"], honesty["parent_ece"]
     report.append(f"calibration error {parent:.2%} -> {ece:.2%}")
     if ece > parent + max_ece_rise + EPSILON:

@@ -85,25 +85,25 @@ def honesty_measure(
     parent_temperature: float | None,
     detector_path: Path | None,
     detector_threshold: float | None,
-    replay_images: int,
     mnist_dir: str | None,
 ) -> dict:
     """Calibrate the retrained model and measure what its honest answers will be, beside its parent's.
 
-    The temperature is fitted on MNIST check images (training images the
-    fine-tune neither replayed nor trained on), on the served copy; the
+    The temperature is fitted on the MNIST validation images (the 5,000 that
+    no training, first or fine-tune, ever used), on the served copy; the
     calibration error (15 bins) is measured on the MNIST test set for both
-    models, each with its own temperature; the share of check images the
-    version's detector flags is what the gate limits.
+    models, each with its own temperature; the share of MNIST test digits the
+    version's detector flags is what the gate limits (its threshold was
+    fitted on other images).
     """
     from training.calibration import apply_temperature, expected_calibration_error, fit_temperature, reliability_bins
     from training.data import load_best_available
-    from training.finetune import FinetuneConfig, split_check_and_replay
     from training.runtime import import_keras
     from training.serving import ServingModel
+    from training.train import validation_indices
 
     data = load_best_available(mnist_dir)
-    check, _replay = split_check_and_replay(data, FinetuneConfig(replay_images=replay_images))
+    check = validation_indices(len(data.x_train))
     served = ServingModel.from_keras(model)
     parent = ServingModel.from_keras(import_keras().models.load_model(parent_model_path, compile=False))
     temperature = fit_temperature(served.predict_probabilities(data.x_train[check]), data.y_train[check])
@@ -116,13 +116,13 @@ def honesty_measure(
         "ece": expected_calibration_error(calibrated, data.y_test),
         "reliability": reliability_bins(calibrated, data.y_test),
         "parent_ece": expected_calibration_error(parent_test, data.y_test),
-        "check_images": int(len(check)),
-        "mnist_check_flagged": None,
+        "validation_images": int(len(check)),
+        "mnist_test_flagged": None,
     }
     if detector_path is not None and detector_threshold is not None:
         detector = ServingModel.from_keras(import_keras().models.load_model(detector_path, compile=False))
-        digit = detector.predict_probabilities(data.x_train[check])[:, 0]
-        report["mnist_check_flagged"] = float((digit < detector_threshold).mean())
+        digit = detector.predict_probabilities(data.x_test)[:, 0]
+        report["mnist_test_flagged"] = float((digit < detector_threshold).mean())
     return report
 
 
@@ -144,17 +144,19 @@ def detector_refine(
 
     Replayed beside them: digits (the accepted digit corrections and MNIST
     training images), generated non-digits and several-digit rows. The
-    threshold is fitted again on MNIST check images, so that at most
-    `max_flagged` of those are flagged.
+    threshold is fitted again on the MNIST validation images (never trained
+    on, nor replayed), so that at most `max_flagged` of those are flagged.
     """
     from training import outliers
     from training.data import load_best_available
     from training.detector import DIGIT, DetectorData, fit_threshold, refine_detector
     from training.finetune import FinetuneConfig, split_check_and_replay
     from training.serving import ServingModel
+    from training.train import validation_indices
 
     data = load_best_available(mnist_dir)
-    check, replay = split_check_and_replay(data, FinetuneConfig(replay_images=replay_images))
+    _check, replay = split_check_and_replay(data, FinetuneConfig(replay_images=replay_images))
+    check = validation_indices(len(data.x_train))  # within the check images, so never in the replay
     rng = np.random.default_rng(seed)
     mnist = data.x_train[rng.choice(replay, size=min(DETECTOR_REPLAY["digits"], len(replay)), replace=False)]
     generated = [

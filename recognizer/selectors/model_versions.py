@@ -34,3 +34,9 @@ def model_version_rollback_target() -> ModelVersion | None:
         .order_by("-activated_at", "-number")
         .first()
     )
+
+
+def model_version_reliability(*, version: ModelVersion) -> list[dict] | None:
+    """Return the version's reliability bins on MNIST test, as retraining or `evaluate_model --honesty` stored them."""
+    honesty = (version.metrics or {}).get("honesty") or {}
+    return honesty.get("reliability") or (honesty.get("calibration") or {}).get("reliability")

@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 # Files under these folders belong to a row; anything else in storage is left alone.
 OWNED_FOLDERS = ("submissions", "models")
+SWEEP_CHUNK = 500
 
 
 @contextlib.contextmanager
@@ -43,12 +44,16 @@ def files_sweep_orphans(*, older_than: timedelta = timedelta(hours=1), storage: 
     """
     storage = storage or default_storage
     cutoff = timezone.now() - older_than
+    # Age first, from storage alone; then one query per chunk of old names, not one per file.
+    old = [name for name in _stored_names(storage) if _modified_at(storage, name) <= cutoff]
     removed = []
-    for name in _stored_names(storage):
-        if _is_referenced(name) or _modified_at(storage, name) > cutoff:
-            continue
-        storage.delete(name)
-        removed.append(name)
+    for start in range(0, len(old), SWEEP_CHUNK):
+        chunk = old[start : start + SWEEP_CHUNK]
+        referenced = _referenced(chunk)
+        for name in chunk:
+            if name not in referenced:
+                storage.delete(name)
+                removed.append(name)
     if removed:
         logger.warning("Removed %d stored files no row refers to.", len(removed))
     return removed
@@ -63,12 +68,18 @@ def _stored_names(storage: Storage) -> Iterator[str]:
         yield from (f"{folder}/{name}" for name in files)
 
 
-def _is_referenced(name: str) -> bool:
-    if name.startswith("models/"):
-        # A model file's served copy is stored beside it, named after it.
-        model_file = name.split(".keras", 1)[0] + ".keras"
-        return ModelVersion.objects.filter(Q(artifact=model_file) | Q(detector=model_file)).exists()
-    return Submission.objects.filter(image=name).exists()
+def _model_file(name: str) -> str:
+    # A model file's served copy is stored beside it, named after it.
+    return name.split(".keras", 1)[0] + ".keras"
+
+
+def _referenced(names: list[str]) -> set[str]:
+    """Return which of these stored names a submission or a model version refers to."""
+    images = set(Submission.objects.filter(image__in=names).values_list("image", flat=True))
+    model_files = {_model_file(name) for name in names if name.startswith("models/")}
+    versions = ModelVersion.objects.filter(Q(artifact__in=model_files) | Q(detector__in=model_files))
+    kept = {name for pair in versions.values_list("artifact", "detector") for name in pair if name}
+    return images | {name for name in names if name.startswith("models/") and _model_file(name) in kept}
 
 
 def _modified_at(storage: Storage, name: str) -> datetime:

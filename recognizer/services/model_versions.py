@@ -112,6 +112,8 @@ def model_version_activate(*, version: ModelVersion, allow_rejected: bool = Fals
         )
     if not version.artifact or not version.artifact.storage.exists(version.artifact.name):
         raise ValidationError(f"The model file of {version} is missing from storage.", code="artifact_missing")
+    if version.detector and not version.detector.storage.exists(version.detector.name):
+        raise ValidationError(f"The detector file of {version} is missing from storage.", code="artifact_missing")
     with transaction.atomic():
         active = list(ModelVersion.objects.select_for_update().filter(state=ModelVersion.State.ACTIVE))
         if [v.pk for v in active] == [version.pk]:  # already the one; `version` may be a stale copy
@@ -168,26 +170,30 @@ def _shipped_model_register() -> ModelVersion:
 
 
 def model_version_honesty_ensure(*, version: ModelVersion) -> ModelVersion:
-    """Give the shipped model, registered before detectors existed, the detector and temperature shipped with it.
+    """Give a version registered before detectors existed the shipped detector (and the shipped model its temperature).
 
-    Only a version whose file is the shipped model's gets them: a detector
-    and a temperature are fitted to one classifier. Others are left as they are.
+    The detector judges pictures, whatever the classifier, so any version
+    without one gets it; a temperature is fitted to one classifier, so only
+    the shipped model gets the shipped temperature.
     """
     path, detector = conf.initial_model_path(), conf.initial_detector_path()
     if version.detector or not detector.exists():
         return version
-    if version.artifact_sha256 != hashlib.sha256(path.read_bytes()).hexdigest():
-        return version
     content = detector.read_bytes()
-    with transaction.atomic(), files_removed_on_error([version.detector]):
+    with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
         if locked.detector:  # another process attached it meanwhile
             return locked
-        locked.detector.save(f"v{locked.number}-detector.keras", ContentFile(content), save=False)
-        locked.detector_sha256 = hashlib.sha256(content).hexdigest()
-        locked.detector_threshold = _summary(detector).get("threshold")
-        locked.temperature = (_summary(path).get("calibration") or {}).get("temperature")
-        locked.metrics = {**locked.metrics, "honesty": _summary(path).get("honesty", {})}
-        locked.save(update_fields=["detector", "detector_sha256", "detector_threshold", "temperature", "metrics"])
+        with files_removed_on_error([locked.detector]):
+            locked.detector.save(f"v{locked.number}-detector.keras", ContentFile(content), save=False)
+            locked.detector_sha256 = hashlib.sha256(content).hexdigest()
+            locked.detector_threshold = _summary(detector).get("threshold")
+            fields = ["detector", "detector_sha256", "detector_threshold"]
+            if locked.artifact_sha256 == hashlib.sha256(path.read_bytes()).hexdigest():
+                # A temperature belongs to one classifier: only the shipped one gets the shipped temperature.
+                locked.temperature = (_summary(path).get("calibration") or {}).get("temperature")
+                locked.metrics = {**locked.metrics, "honesty": _summary(path).get("honesty", {})}
+                fields += ["temperature", "metrics"]
+            locked.save(update_fields=fields)
     logger.info("%s now has the shipped detector and temperature.", locked)
     return locked

@@ -14,7 +14,7 @@ import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -242,6 +242,7 @@ def _retrain(job: RetrainJob, log: Log) -> ModelVersion:
     from recognizer.inference import local_artifact_path
 
     parent = model_version_ensure_active()
+    read_at = timezone.now()  # a correction changed after this is not what the new version learned
     data, trained_ids = _training_data()
     train_count, holdout_count = data.counts
     log(
@@ -276,6 +277,7 @@ def _retrain(job: RetrainJob, log: Log) -> ModelVersion:
         )
         version = _candidate_record(
             job,
+            read_at=read_at,
             parent=parent,
             result=result,
             passed=passed,
@@ -328,7 +330,6 @@ def _gate(result, *, parent: ModelVersion, detector: _Detector) -> tuple[bool, s
         parent_temperature=parent.temperature,
         detector_path=detector.path,
         detector_threshold=detector.threshold,
-        replay_images=conf.retrain_replay_images(),
         mnist_dir=conf.mnist_dir(),
     )
     result.metrics["honesty"] = {**honesty, **({"detector": detector.report} if detector.report else {})}
@@ -351,6 +352,7 @@ def _candidate_record(
     trained_ids: list[int],
     detector: _Detector,
     folder: Path,
+    read_at: datetime,
 ) -> ModelVersion:
     """Register the retrained model with its verdict, promote or reject it, and mark what it trained on: at once."""
     from training.finetune import save_model
@@ -373,8 +375,9 @@ def _candidate_record(
             temperature=result.metrics["honesty"]["temperature"],
             notes=f"Retrain job {job.pk} ({job.trigger}), fine-tuned from {parent}.",
         )
-        learned = [*trained_ids, *detector.trained_ids]
-        Correction.objects.filter(pk__in=learned, trained_in__isnull=True).update(trained_in=version)
+        learned = Correction.objects.filter(pk__in=[*trained_ids, *detector.trained_ids], trained_in__isnull=True)
+        # Relabelled while it trained: the new label is still to learn.
+        learned.filter(updated_at__lte=read_at).update(trained_in=version)
     return version
 
 
@@ -383,9 +386,11 @@ def _served_copy_head_start(version: ModelVersion) -> None:
 
     Only a head start: a failure here is left to the first prediction, which exports it too.
     """
-    from recognizer.inference import served_copy_for
+    from recognizer.inference import served_copy_for, served_detector_for
 
     try:
         served_copy_for(version)
+        if version.detector:
+            served_detector_for(version)
     except Exception:
         logger.exception("Could not export the served copy of %s now; the first prediction will.", version)

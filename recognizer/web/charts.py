@@ -19,7 +19,7 @@ ORANGE = "#e07b39"
 RED = "#c0392b"
 # The first import of matplotlib must happen once: two request threads importing it at the same moment can
 # see a half-initialised module ("module 'matplotlib' has no attribute 'get_data_path'", a 500).
-_IMPORT_LOCK = threading.Lock()
+_IMPORT_LOCK = threading.RLock()
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -111,5 +111,7 @@ def metrics_chart(metrics: dict, *, title: str) -> bytes:
     from training.evaluate import plot_metrics
 
     buffer = io.BytesIO()
-    plot_metrics(metrics, buffer, title=title)
+    # plot_metrics draws with pyplot, whose state is global: one chart at a time.
+    with _IMPORT_LOCK:
+        plot_metrics(metrics, buffer, title=title)
     return buffer.getvalue()

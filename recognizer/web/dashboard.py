@@ -26,7 +26,7 @@ from recognizer.selectors.dashboard import (
     model_version_live_accuracy,
     submission_daily_counts,
 )
-from recognizer.selectors.model_versions import model_version_get
+from recognizer.selectors.model_versions import model_version_get, model_version_reliability
 from recognizer.selectors.retrain_jobs import retrain_job_current
 from recognizer.web import charts
 
@@ -121,14 +121,8 @@ def model_version_chart(request: HttpRequest, version_id: int, which: str) -> Ht
     return _png(data, max_age=3600)
 
 
-def reliability_of(version: ModelVersion) -> list[dict] | None:
-    """The version's reliability bins on MNIST test, as retraining or `evaluate_model --honesty` stored them."""
-    honesty = (version.metrics or {}).get("honesty") or {}
-    return honesty.get("reliability") or (honesty.get("calibration") or {}).get("reliability")
-
-
 def _reliability_chart(version: ModelVersion) -> HttpResponse:
-    bins = reliability_of(version)
+    bins = model_version_reliability(version=version)
     if not bins:
         raise Http404("This version has no calibration measured.")
     digest = hashlib.sha256(json.dumps(bins, sort_keys=True).encode()).hexdigest()[:16]

@@ -130,7 +130,10 @@ def test_uploading_a_file_shows_the_prediction_and_what_the_model_saw(drawing_pa
         files=[{"name": "digit.png", "mimeType": "image/png", "buffer": digit_png(0)}]
     )
     assert prediction(page) == str(label)
-    expect(page.locator("#original-image")).to_have_attribute("src", re.compile(r"^blob:"))
+    original = page.locator("#original-image")
+    expect(original).to_have_attribute("src", re.compile(r"^blob:"))
+    expect(original).to_have_js_property("complete", True)
+    assert original.evaluate("image => image.naturalWidth") == 280  # shown: the policy allows blob: pictures
     expect(page.locator("#input-image")).to_have_js_property("naturalWidth", 28)
     assert Submission.objects.get(owner=user).source == "upload"
 

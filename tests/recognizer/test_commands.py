@@ -32,7 +32,7 @@ def test_ensure_model_reports_the_active_version_and_prepares_its_served_copy(ac
     assert f"active model: {active_version}" in out.getvalue()
     assert f"MNIST test accuracy {active_version.mnist_accuracy:.4f}" in out.getvalue()
     copies = sorted(empty_cache.glob(f"*.{SERVING_FORMAT}.tflite"))
-    detector = [copy for copy in copies if "-detector-" in copy.name]
+    detector = [copy for copy in copies if copy.name.startswith("detector-")]
     classifier = [copy for copy in copies if copy not in detector]
     assert len(classifier) == 1 and classifier[0].stat().st_size > 100_000
     assert f"served copy: {classifier[0]}" in out.getvalue()

@@ -80,3 +80,15 @@ def test_a_stored_prediction_keeps_its_verdict(honest_version, user, create_subm
     assert submission.is_digit is False
     assert submission.reason in Submission.Reason.values
     assert submission.predicted_digit is not None  # the closest digit is kept
+
+
+def test_a_detector_that_cannot_be_loaded_costs_the_verdict_not_the_prediction(honest_version, settings, tmp_path):
+    version = honest_version(threshold=0.5)
+    version.detector.storage.delete(version.detector.name)
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "MODEL_CACHE_DIR": tmp_path}  # a machine that never had it
+    engine.clear()
+
+    predictions, _ = engine.predict(version=version, pixels=load_sample().x_test[:2])
+
+    assert [p.is_digit for p in predictions] == [None, None]
+    assert all(p.digit is not None for p in predictions)

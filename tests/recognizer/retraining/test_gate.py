@@ -36,15 +36,15 @@ def test_gate_thresholds_and_reasons(mnist, holdout, passed, reason):
 
 def honest_metrics(*, flagged: float | None, ece: float, parent_ece: float) -> dict:
     metrics = gate_metrics((0.9960, 0.9961), (0.60, 0.70))
-    metrics["honesty"] = {"mnist_check_flagged": flagged, "ece": ece, "parent_ece": parent_ece}
+    metrics["honesty"] = {"mnist_test_flagged": flagged, "ece": ece, "parent_ece": parent_ece}
     return metrics
 
 
 @pytest.mark.parametrize(
     ("flagged", "ece", "passed", "reason"),
     [
-        (0.004, 0.003, True, "MNIST check images flagged 0.40%"),
-        (0.012, 0.003, False, "its detector flags 1.20% of MNIST check images (at most 1.00%)"),
+        (0.004, 0.003, True, "MNIST test digits flagged 0.40%"),
+        (0.012, 0.003, False, "its detector flags 1.20% of MNIST test digits (at most 1.00%)"),
         (None, 0.003, True, "calibration error 0.20% -> 0.30%"),
         (0.004, 0.009, False, "calibration error 0.20% -> 0.90% (a rise of at most 0.50% allowed)"),
     ],

@@ -176,11 +176,25 @@ def test_a_shipped_model_registered_before_detectors_gets_its_detector_once(acti
     assert again.detector.name == first.detector.name
 
 
-def test_another_model_never_gets_the_shipped_detector(active_version, shipped_detector, tmp_path):
+def test_another_model_gets_the_shipped_detector_but_not_its_temperature(active_version, shipped_detector, tmp_path):
     from training.model import build_model
 
     other = tmp_path / "other.keras"
     build_model().save(other)
     version = model_version_register(artifact_path=other)
 
-    assert not model_version_honesty_ensure(version=version).detector
+    attached = model_version_honesty_ensure(version=version)
+
+    assert attached.detector and attached.detector_threshold == 0.25
+    assert attached.temperature is None  # fitted to the shipped classifier, not this one
+
+
+def test_a_version_whose_detector_file_is_gone_is_not_activated(active_version, shipped_detector, settings):
+    version = model_version_register(
+        artifact_path=settings.RECOGNIZER["INITIAL_MODEL_PATH"], detector_path=shipped_detector, detector_threshold=0.2
+    )
+    version.detector.storage.delete(version.detector.name)
+
+    with pytest.raises(ValidationError) as refused:
+        model_version_activate(version=version)
+    assert refused.value.code == "artifact_missing"

@@ -221,5 +221,23 @@ def test_accepted_not_a_digit_corrections_teach_the_detector(small_retrain, user
     assert version.detector and version.detector_sha256 != parent.detector_sha256
     assert version.detector_threshold is not None
     assert version.metrics["honesty"]["detector"]["not_digit_corrections"] == len(not_digits)
-    assert version.metrics["honesty"]["mnist_check_flagged"] is not None
+    assert version.metrics["honesty"]["mnist_test_flagged"] is not None
     assert Correction.objects.filter(pk__in=[c.pk for c in not_digits], trained_in=version).count() == len(not_digits)
+
+
+def test_a_correction_relabelled_while_the_model_trains_is_still_to_learn(small_retrain, user, active_version):
+    corrections = accepted_corrections(owner=user, count=40)
+    trained = [c for c in corrections if not c.held_out]
+    changed = trained[0]
+    job = retrain_job_start(trigger="api")
+
+    def on_log(message: str) -> None:
+        if message.startswith("Gate "):  # after training, before the version is recorded
+            correction_set(submission=changed.submission, label=(changed.label + 1) % 10)
+
+    retrain_job_run(job_id=job.pk, on_log=on_log)
+
+    version = RetrainJob.objects.get(pk=job.pk).result_version
+    changed.refresh_from_db()
+    assert changed.trained_in is None  # it learned the old label, not this one
+    assert Correction.objects.filter(pk__in=[c.pk for c in trained[1:]], trained_in=version).count() == len(trained) - 1
