@@ -172,6 +172,12 @@ class ModelVersionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
             self.message_user(request, "There is no earlier version to roll back to.", messages.WARNING)
             return HttpResponseRedirect(reverse("admin:recognizer_modelversion_changelist"))
         if request.method == "POST":
+            if request.POST.get("version") != str(target.pk):
+                # The versions changed since the page asked: confirm what is the target now.
+                self.message_user(
+                    request, f"The version to roll back to is now {target}; confirm again.", messages.WARNING
+                )
+                return HttpResponseRedirect(reverse("admin:recognizer_modelversion_rollback"))
             return self._activate(request, target, "rolled back")
         url = reverse("admin:recognizer_modelversion_rollback")
         return self._confirm(request, version=target, title=f"Roll back to {target}?", action_url=url)

@@ -197,3 +197,16 @@ def model_version_honesty_ensure(*, version: ModelVersion) -> ModelVersion:
             locked.save(update_fields=fields)
     logger.info("%s now has the shipped detector and temperature.", locked)
     return locked
+
+
+def model_version_metrics_record(*, version: ModelVersion, metrics: dict) -> ModelVersion:
+    """Store measurements of a version (`mnist`, `honesty`...) beside those it has; `mnist` sets its accuracy too."""
+    with transaction.atomic():
+        locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        locked.metrics = {**locked.metrics, **metrics}
+        fields = ["metrics"]
+        if "mnist" in metrics:
+            locked.mnist_accuracy = metrics["mnist"].get("accuracy")
+            fields.append("mnist_accuracy")
+        locked.save(update_fields=fields)
+    return locked

@@ -76,12 +76,22 @@ def test_rollback_serves_the_version_that_served_before(staff_client, versions):
     assert "Roll back to v1?" in page.content.decode()
     assert state_of(v2) == ModelVersion.State.ACTIVE
 
-    staff_client.post(url)
+    staff_client.post(url, {"version": v1.pk})
     assert state_of(v1) == ModelVersion.State.ACTIVE
     assert state_of(v2) == ModelVersion.State.RETIRED
     # Rolling back again returns to v2: the version active before v1 came back.
-    staff_client.post(url)
+    staff_client.post(url, {"version": v2.pk})
     assert state_of(v2) == ModelVersion.State.ACTIVE
+
+
+def test_a_rollback_confirmed_for_another_version_changes_nothing(staff_client, versions):
+    v1, v2, _ = versions
+    url = reverse("admin:recognizer_modelversion_rollback")
+
+    answer = staff_client.post(url, {"version": v2.pk})  # confirmed when v2 was the target; now it is v1
+
+    assert answer.status_code == 302 and answer["Location"] == url
+    assert state_of(v2) == ModelVersion.State.ACTIVE and state_of(v1) == ModelVersion.State.RETIRED
 
 
 def test_a_version_the_gate_rejected_needs_an_explicit_override(staff_client, versions):

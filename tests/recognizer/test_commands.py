@@ -114,3 +114,17 @@ def test_migrating_back_and_forth_registers_the_model_only_once_all_tables_match
     for run in steps:
         assert run.returncode == 0, run.stderr[-2000:]
         assert "Traceback" not in run.stderr
+
+
+@pytest.mark.slow
+def test_evaluate_model_measures_the_versions_honest_answers(active_version, tmp_path):
+    out = StringIO()
+
+    call_command("evaluate_model", "--sample", "--honesty", "--count", "20", "--output-dir", str(tmp_path), stdout=out)
+
+    text = out.getvalue()
+    assert "mnist_test_flagged" in text
+    report = json.loads(text[text.index("{\n") :])
+    assert set(report) == {"digits", "non_digits", "several", "calibration"}
+    assert report["calibration"]["temperature"] == pytest.approx(active_version.temperature)
+    assert (tmp_path / f"evaluation-v{active_version.number}.json").exists()

@@ -6,6 +6,7 @@ from django.core.management.base import CommandError
 from recognizer import conf
 from recognizer.management.base import DatabaseCommand
 from recognizer.models import ModelVersion
+from recognizer.services.model_versions import model_version_metrics_record
 
 
 class Command(DatabaseCommand):
@@ -67,9 +68,9 @@ class Command(DatabaseCommand):
         self.stdout.write(f"wrote {stem}.json and {stem}.png")
         honesty = self._honesty(version, data, count=options["count"]) if options["honesty"] else None
         if options["save"] and len(data.x_test) == 10000 and not options["float"]:
-            version.metrics = {**version.metrics, "mnist": metrics, **({"honesty": honesty} if honesty else {})}
-            version.mnist_accuracy = metrics["accuracy"]
-            version.save(update_fields=["metrics", "mnist_accuracy"])
+            model_version_metrics_record(
+                version=version, metrics={"mnist": metrics, **({"honesty": honesty} if honesty else {})}
+            )
 
     def _honesty(self, version: ModelVersion, data, *, count: int) -> dict:
         from recognizer.inference import engine

@@ -13,6 +13,7 @@ from recognizer.services.model_versions import (
     model_version_activate,
     model_version_ensure_active,
     model_version_honesty_ensure,
+    model_version_metrics_record,
     model_version_register,
 )
 
@@ -198,3 +199,12 @@ def test_a_version_whose_detector_file_is_gone_is_not_activated(active_version, 
     with pytest.raises(ValidationError) as refused:
         model_version_activate(version=version)
     assert refused.value.code == "artifact_missing"
+
+
+def test_recorded_metrics_join_those_the_version_has(active_version):
+    before = dict(active_version.metrics)
+
+    version = model_version_metrics_record(version=active_version, metrics={"mnist": {"accuracy": 0.5, "count": 10}})
+
+    assert version.mnist_accuracy == 0.5
+    assert version.metrics == {**before, "mnist": {"accuracy": 0.5, "count": 10}}
