@@ -64,6 +64,17 @@ class LookaheadPage(Page):
         return self.more
 
 
+def _yes_or_no(label: str, either: tuple[str, str], yes: tuple[str, str], no: tuple[str, str]) -> forms.Field:
+    """A filter of three choices, read as None (either), True (`yes`) or False (`no`)."""
+    return forms.TypedChoiceField(
+        label=label,
+        choices=[either, yes, no],
+        coerce=lambda value: value == yes[0],
+        empty_value=None,
+        required=False,
+    )
+
+
 class HistoryFilterForm(forms.Form):
     """The history filters, read from the query string; bad values are ignored."""
 
@@ -74,21 +85,9 @@ class HistoryFilterForm(forms.Form):
         empty_value=None,
         required=False,
     )
-    corrected = forms.TypedChoiceField(
-        label="Correction",
-        choices=[("", "Corrected or not"), ("yes", "Corrected"), ("no", "Not corrected")],
-        coerce=lambda value: value == "yes",
-        empty_value=None,
-        required=False,
-    )
+    corrected = _yes_or_no("Correction", ("", "Corrected or not"), ("yes", "Corrected"), ("no", "Not corrected"))
     # The API's parameter and values: the detector's verdict, exactly (unchecked predictions match neither).
-    is_digit = forms.TypedChoiceField(
-        label="Digit or not",
-        choices=[("", "Digits or not"), ("true", "Digits"), ("false", "Not digits")],
-        coerce=lambda value: value == "true",
-        empty_value=None,
-        required=False,
-    )
+    is_digit = _yes_or_no("Digit or not", ("", "Digits or not"), ("true", "Digits"), ("false", "Not digits"))
     source = forms.ChoiceField(label="Source", choices=[("", "Any source"), *Submission.Source.choices], required=False)
 
     def filters(self) -> dict:
