@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
+import hashlib
 import os
 import struct
 from dataclasses import dataclass
@@ -145,3 +147,28 @@ def load_fashion_test(folder: str | os.PathLike = FASHION_DIR) -> np.ndarray | N
     if not path.exists():
         return None
     return np.ascontiguousarray(read_idx(path), dtype=np.uint8)
+
+
+def _digest(image: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=8).digest()
+
+
+@functools.cache
+def _test_fingerprints() -> frozenset[bytes]:
+    """Return digests of the 2,000 MNIST test images in the bundled sample, to recognise test images by."""
+    with np.load(SAMPLE_PATH) as sample:
+        return frozenset(_digest(image) for image in sample["x_test"])
+
+
+def training_images_only(mnist_train: np.ndarray) -> np.ndarray:
+    """Return the caller's MNIST training images, refusing any other array: the test set must stay unseen."""
+    array = np.asarray(mnist_train)
+    if array.ndim != 3 or array.shape[1:] != (28, 28) or array.dtype != np.uint8 or len(array) == 0:
+        raise ValueError(
+            f"mnist_train must be MNIST training images, uint8 (N, 28, 28); got {array.dtype} {array.shape}."
+        )
+    # A tripwire, not a proof: the sample holds a fifth of the test set, so any sizeable share of it is caught.
+    fingerprints = _test_fingerprints()
+    if any(_digest(image) in fingerprints for image in array):
+        raise ValueError("mnist_train holds MNIST test images; pass training images only (Dataset.x_train).")
+    return array

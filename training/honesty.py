@@ -16,7 +16,6 @@ the temperature fitted on the MNIST validation images.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 
@@ -28,11 +27,12 @@ from training.data import Dataset, load_fashion_test, load_mnist, load_sample
 from training.detector import DIGIT, SEVERAL_DIGITS, verdicts
 from training.drawn_digits import drawn_inputs
 from training.preprocessing import ImageRejected, preprocess_bytes
+from training.reports import print_report
 from training.robustness import renderings
 from training.train import split_validation
 
 CHECK_SEED = 0
-NON_DIGIT_KINDS = ("letters", "symbols", "shapes", "scribbles", "noise", "marks", "partial", "crops")
+NON_DIGIT_KINDS = ("letters", "symbols", "shapes", "scribbles", "glyphs", "noise", "marks", "partial", "crops")
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
@@ -156,7 +156,6 @@ def honesty_report(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.runtime import import_keras
     from training.serving import ServingModel
 
     parser = argparse.ArgumentParser(description="Measure a classifier and its detector on sets they never saw.")
@@ -168,9 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=1000, help="pictures per kind of non-digit")
     parser.add_argument("--json", help="also write the report here")
     args = parser.parse_args(argv)
-    keras = import_keras()
-    classifier = ServingModel.from_keras(keras.models.load_model(args.classifier, compile=False))
-    detector = ServingModel.from_keras(keras.models.load_model(args.detector, compile=False))
+    classifier = ServingModel.from_keras_file(args.classifier)
+    detector = ServingModel.from_keras_file(args.detector)
     data = load_sample() if args.sample else load_mnist(args.data_dir)
     report = honesty_report(
         classifier.predict_probabilities,
@@ -179,11 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         threshold=args.threshold,
         count=args.count,
     )
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        with open(args.json, "w") as out:
-            out.write(text)
+    print_report(report, args.json)
     return 0
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import io
 import logging
 import math
@@ -45,6 +44,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from training import glyphs, numbers
+from training.data import training_images_only
 from training.drawn_digits import (
     Stroke,
     arc,
@@ -54,6 +55,7 @@ from training.drawn_digits import (
     render_strokes,
     transform_strokes,
 )
+from training.outlier_templates import AMBIGUOUS, CHECK_NAMES, LETTERS, SHAPES, SYMBOLS
 from training.preprocessing import EmptyImage, preprocess_bytes, preprocess_image
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ KINDS = {
     "symbols": "+ - = × ÷ % ? ! # @ & * / \\ < > $ ( ) [ ] ~ ^ : ; pen-drawn from stroke templates",
     "shapes": "stars, arrows, houses, hearts, smileys, spirals, clouds, ... pen-drawn from stroke templates",
     "scribbles": "random smooth curves, loops, scratching back and forth, tangles",
+    "glyphs": "made-up symbols: strokes of templates recombined or bent, lines, arcs, rings and dots thrown together",
     "noise": "salt and pepper, blotches, blurred random texture, ruled and squared paper",
     "marks": "lines or dots only, tiny scribbles, hair-thin marks",
     "partial": "a fragment of one stroke of a drawn digit",
@@ -76,158 +79,6 @@ KINDS = {
 
 StyleSet = Literal["train", "check", "all"]
 Ambiguity = Literal["leave_out", "include", "only"]
-
-# Stroke templates, one string per style, in percent of a unit box (y down). Strokes are separated by
-# "|"; in a stroke "x,y" is a point and "(cx,cy,rx,ry,from,to)" an elliptic arc in degrees (0 is right,
-# 90 down); a stroke starting with "~" is drawn as a smooth curve through its points.
-_LETTERS = {
-    "A": ["10,97 50,3 90,97 | 27,62 73,62", "12,97 48,3 86,97 | 22,66 80,55"],
-    "B": [
-        "22,3 22,97 | 22,3 52,3 (52,25,24,22,-90,90) 22,47 | 22,47 56,47 (56,72,28,25,-90,90) 22,97",
-        "22,97 22,3 50,3 (50,25,24,22,-90,90) 30,47 54,47 (54,72,28,25,-90,90) 22,97",
-    ],
-    "C": ["(55,50,42,47,-40,-320)", "(58,50,40,47,-60,-300)"],
-    "D": ["22,3 22,97 | 22,3 (30,50,50,47,-90,90) 22,97", "22,97 22,3 (25,50,55,47,-90,90) 18,97"],
-    "E": ["80,3 20,3 20,97 80,97 | 20,50 68,50", "(52,27,30,24,-30,-270) (55,73,33,25,-90,-330)"],
-    "F": ["80,3 22,3 22,97 | 22,48 65,48", "22,97 22,3 80,3 | 10,50 62,50"],
-    "G": ["(52,50,40,47,-40,-350) 90,55 62,55", "(52,50,40,47,-50,-330) 88,97 | 64,58 96,58"],
-    "H": ["15,3 15,97 | 85,3 85,97 | 15,50 85,50", "15,3 15,97 | 15,55 85,45 | 85,3 85,97"],
-    "I": ["50,3 50,97", "30,3 70,3 | 50,3 50,97 | 30,97 70,97"],
-    "J": ["35,3 85,3 | 65,3 65,75 (42,75,23,22,0,160)", "68,3 68,72 (45,72,23,25,0,170)"],
-    "K": ["18,3 18,97 | 82,3 18,58 | 38,45 85,97", "18,3 18,97 | 80,3 20,52 82,97"],
-    "L": ["20,3 20,97 80,97", "25,3 22,97 85,92"],
-    "M": ["10,97 15,3 50,65 85,3 90,97", "10,97 10,3 50,97 90,3 90,97"],
-    "N": ["15,97 15,3 85,97 85,3", "15,97 15,3 | 15,3 85,97 | 85,97 85,3"],
-    "O": ["(50,50,40,47,-90,270)", "(50,50,40,47,-100,-460)"],
-    "P": ["20,97 20,3 55,3 (55,27,27,24,-90,90) 20,51", "20,97 20,3 | 20,3 (40,28,38,25,-90,90) 20,53"],
-    "Q": ["(50,47,40,44,0,360) | 58,72 90,100", "(50,47,40,44,-90,270) | 55,70 75,88 95,96"],
-    "R": [
-        "20,97 20,3 55,3 (55,27,27,24,-90,90) 20,51 | 45,51 85,97",
-        "20,97 20,3 (40,27,36,24,-90,90) 22,51 85,97",
-    ],
-    "S": ["(50,27,32,24,-20,-270) (50,73,34,24,-90,160)", "~85,12 60,3 25,12 25,35 75,62 78,88 50,97 15,88"],
-    "T": ["10,3 90,3 | 50,3 50,97", "8,8 50,2 92,6 | 52,4 48,97"],
-    "U": ["15,3 15,65 (50,65,35,32,180,0) 85,3", "15,3 15,65 (50,65,35,32,180,0) 85,3 85,97"],
-    "V": ["10,3 50,97 90,3"],
-    "W": ["5,3 27,97 50,35 73,97 95,3", "5,3 20,97 50,3 80,97 95,3"],
-    "X": ["15,3 85,97 | 85,3 15,97"],
-    "Y": ["12,3 50,50 88,3 | 50,50 50,97", "12,3 50,50 | 88,3 15,97"],
-    "Z": ["12,3 88,3 12,97 88,97", "12,3 88,3 12,97 88,97 | 30,50 70,50"],
-    "a": ["(45,72,30,28,-20,-370) | 76,44 76,100", "(45,72,30,28,-20,-360) 76,44 76,90 84,100"],
-    "b": ["22,0 22,100 | (48,72,27,27,-180,180)"],
-    "c": ["(52,70,32,29,-40,-320)"],
-    "d": ["(48,72,27,27,0,360) | 76,0 76,100", "(48,72,27,27,-10,-360) 76,0 76,100"],
-    "e": ["22,70 78,70 (50,70,28,29,0,-300)"],
-    "f": ["(62,18,18,16,-10,-180) 44,18 44,100 | 25,42 68,42"],
-    "g": ["(48,28,28,26,0,360) | 76,5 76,82 (50,82,26,18,0,170)"],
-    "h": ["22,0 22,100 | 22,65 (48,63,26,23,180,360) 74,100"],
-    "i": ["50,40 50,100 | 50,14 50,18"],
-    "j": ["60,40 60,88 (42,88,18,12,0,170) | 60,14 60,18"],
-    "k": ["22,0 22,100 | 70,45 22,78 | 38,68 75,100"],
-    "l": ["50,0 50,100", "~35,95 62,35 60,5 45,15 42,60 48,92 62,100"],
-    "m": ["15,40 15,100 15,62 (30,60,15,18,180,360) 45,100 45,62 (60,60,15,18,180,360) 75,100"],
-    "n": ["20,40 20,100 20,62 (48,62,28,22,180,360) 76,100"],
-    "o": ["(50,70,30,29,-90,270)"],
-    "p": ["22,0 22,100 | (48,28,27,27,-180,180)"],
-    "q": ["(52,29,27,27,0,360) | 78,0 78,100", "(52,29,27,27,0,360) | 78,0 78,100 88,90"],
-    "r": ["25,40 25,100 | 25,62 (50,62,25,18,180,300)"],
-    "s": ["(50,56,22,15,-20,-270) (50,84,24,15,-90,160)"],
-    "t": ["45,5 45,88 (60,88,15,12,180,90) | 25,38 70,38"],
-    "u": ["20,40 20,75 (45,75,25,25,180,0) 70,40 70,100"],
-    "v": ["15,40 50,100 85,40"],
-    "w": ["5,40 27,100 50,55 73,100 95,40"],
-    "x": ["20,40 80,100 | 80,40 20,100"],
-    "y": ["15,0 50,60 | 85,0 32,100"],
-    "z": ["20,40 80,40 20,100 80,100"],
-}
-
-_SYMBOLS = {
-    "+": ["50,10 50,90 | 10,50 90,50"],
-    "-": ["10,50 90,50", "10,52 50,48 90,50"],
-    "=": ["10,35 90,35 | 10,65 90,65"],
-    "×": ["20,20 80,80 | 80,20 20,80"],
-    "÷": ["10,50 90,50 | 50,18 50,22 | 50,78 50,82"],
-    "%": ["80,5 20,95 | (25,20,12,15,0,360) | (75,80,12,15,0,360)"],
-    "?": ["(50,28,28,24,-170,60) 50,65 50,75 | 50,92 50,95"],
-    "!": ["50,5 50,72 | 50,92 50,95"],
-    "#": ["35,10 28,90 | 70,10 63,90 | 12,35 88,35 | 10,65 85,65"],
-    "@": ["(48,52,15,17,-30,330) | 64,36 64,62 76,66 (50,50,36,40,20,-300)"],
-    "&": ["~88,97 32,42 28,25 42,6 58,12 60,28 22,62 20,82 35,97 58,92 82,58"],
-    "*": ["50,10 50,90 | 15,30 85,70 | 85,30 15,70"],
-    "/": ["80,5 20,95"],
-    "\\": ["20,5 80,95"],
-    "<": ["85,15 15,50 85,85"],
-    ">": ["15,15 85,50 15,85"],
-    "$": ["(50,30,30,20,-20,-270) (50,70,32,20,-90,160) | 50,0 50,100"],
-    "(": ["(80,50,50,52,-110,-250)"],
-    ")": ["(20,50,50,52,-70,70)"],
-    "[": ["65,5 35,5 35,95 65,95"],
-    "]": ["35,5 65,5 65,95 35,95"],
-    "~": ["~10,60 30,42 50,55 70,68 90,48"],
-    "^": ["15,80 50,20 85,80"],
-    ":": ["50,25 50,29 | 50,72 50,76"],
-    ";": ["50,25 50,29 | 52,72 50,80 44,92"],
-}
-
-_SHAPES = {
-    "star": [
-        "50,4 78,91 4,37 96,37 22,91 50,4",
-        "50,4 62,36 96,37 69,58 78,91 50,72 22,91 31,58 4,37 38,36 50,4",
-    ],
-    "arrow": ["10,50 90,50 | 65,25 90,50 65,75", "15,85 85,15 | 50,15 85,15 85,50", "90,50 10,50 | 35,25 10,50 35,75"],
-    "house": [
-        "15,95 15,45 50,8 85,45 85,95 15,95 | 40,95 40,68 60,68 60,95",
-        "15,45 85,45 85,95 15,95 15,45 | 8,48 50,8 92,48",
-    ],
-    "heart": [
-        "(30,30,20,20,0,-180) 50,92 (70,30,20,20,0,-180)",
-        "~50,30 35,10 10,20 15,50 50,92 85,50 90,20 65,10 50,30",
-    ],
-    "triangle": ["50,5 95,92 5,92 50,5", "50,5 95,92 | 95,92 5,92 | 5,92 50,5"],
-    "square": ["10,10 90,10 90,90 10,90 10,10", "5,25 95,25 | 95,25 95,75 | 95,75 5,75 | 5,75 5,25"],
-    "circle-cross": [
-        "(50,50,42,42,0,360) | 50,8 50,92 | 8,50 92,50",
-        "(50,50,42,42,-90,270) | 20,20 80,80 | 80,20 20,80",
-    ],
-    "smiley": [
-        "(50,50,45,45,0,360) | 35,35 35,40 | 65,35 65,40 | (50,55,25,22,20,160)",
-        "(50,50,45,45,-90,270) | (35,37,5,6,0,360) | (65,37,5,6,0,360) | 28,65 50,78 72,65",
-    ],
-    "spiral": [
-        "(50,50,6,6,0,180) (56,50,12,12,180,360) (50,50,18,18,0,180) (56,50,24,24,180,360) (50,50,30,30,0,180)",
-        "(50,50,6,6,180,0) (44,50,12,12,0,-180) (50,50,18,18,180,0) (44,50,24,24,0,-180) (50,50,30,30,180,0)",
-    ],
-    "cloud": ["(22,62,13,13,90,270) (40,42,17,17,200,340) (64,40,18,18,200,340) (82,60,15,15,-80,90) 22,75"],
-    "zigzag": [
-        "5,30 20,70 35,30 50,70 65,30 80,70 95,30",
-        "5,60 15,40 25,60 35,40 45,60 55,40 65,60 75,40 85,60 95,40",
-    ],
-    "checkmark": ["10,55 35,85 90,10", "15,60 30,90 45,70 90,15"],
-    "lightning": ["65,0 25,55 55,50 30,100", "60,0 30,45 60,45 25,100 | 25,100 25,80 | 25,100 42,92"],
-    "sun": ["(50,50,20,20,0,360) | 50,3 50,20 | 50,80 50,97 | 3,50 20,50 | 80,50 97,50 | 17,17 28,28 | 72,72 83,83"],
-    "flower": [
-        "(50,35,9,9,0,360) | (50,14,8,12,0,360) | (50,56,8,12,0,360) | (29,35,12,8,0,360) | (71,35,12,8,0,360) "
-        "| 50,47 50,100 | 50,80 30,70"
-    ],
-    "tree": ["~50,3 25,25 20,50 35,62 50,60 65,62 80,50 75,25 50,3 | 45,60 45,97 | 55,60 55,97"],
-    "fish": ["(45,50,32,20,0,360) | 77,50 97,30 97,70 77,50 | 28,45 28,47"],
-    "envelope": ["5,20 95,20 95,80 5,80 5,20 | 5,20 50,55 95,20"],
-    "wave": ["~5,50 17,30 30,50 42,70 55,50 67,30 80,50 92,70"],
-    "infinity": ["~50,50 65,35 85,35 95,50 85,65 65,65 50,50 35,35 15,35 5,50 15,65 35,65 50,50"],
-    "stick-figure": ["(50,14,11,11,0,360) | 50,25 50,62 | 22,40 78,40 | 50,62 28,97 | 50,62 72,97"],
-    "eye": ["~5,50 30,25 70,25 95,50 70,75 30,75 5,50 | (50,50,12,12,0,360)"],
-}
-
-# Templates a person would read as a digit: O/o as 0, I/l and the slashes and parentheses as 1, Z/z as 2,
-# S/s as 5, B as 8, b as 6, g/q as 9. Training leaves them out; checks report them apart.
-AMBIGUOUS = frozenset({"O", "o", "I", "l", "Z", "z", "S", "s", "B", "b", "g", "q", "/", "\\", "(", ")"})
-
-# Whole templates held out of training, for checks of kinds of drawing the detector never saw.
-_CHECK_NAMES = {
-    "letters": frozenset("CFKRWYehkmty"),
-    "symbols": frozenset({"%", "?", "@", "$", ">", "]"}),
-    "shapes": frozenset({"star", "house", "fish", "stick-figure", "lightning"}),
-}
 
 
 def _spline(points: np.ndarray, *, closed: bool = False, per: int = 10) -> np.ndarray:
@@ -246,7 +97,7 @@ def _spline(points: np.ndarray, *, closed: bool = False, per: int = 10) -> np.nd
 
 
 def _parse(spec: str) -> list[Stroke]:
-    """Turn a template string (see _LETTERS) into strokes in the unit box."""
+    """Turn a template string (see LETTERS) into strokes in the unit box."""
     strokes = []
     for part in spec.split("|"):
         part = part.strip()
@@ -268,7 +119,7 @@ def _parse(spec: str) -> list[Stroke]:
 @functools.cache
 def templates() -> dict[str, dict[str, list[list[Stroke]]]]:
     """Return kind -> template name -> its styles, each a list of strokes in the unit box (y down)."""
-    tables = {"letters": _LETTERS, "symbols": _SYMBOLS, "shapes": _SHAPES}
+    tables = {"letters": LETTERS, "symbols": SYMBOLS, "shapes": SHAPES}
     return {
         kind: {name: [_parse(spec) for spec in specs] for name, specs in table.items()}
         for kind, table in tables.items()
@@ -512,11 +363,13 @@ def _upright_line(mask: np.ndarray) -> bool:
     return bool(thin and abs(direction[0]) < abs(direction[1]) * math.tan(math.radians(50)))
 
 
-def _unlike_a_digit(make: Callable[[], Image.Image], tries: int = 40) -> Image.Image:
+def _unlike_a_digit(
+    make: Callable[[], Image.Image], tries: int = 40, reads_as_digit: Callable[[Image.Image], bool] = _reads_as_digit
+) -> Image.Image:
     """Return the first picture `make` draws that does not read as a digit (the last one after `tries`)."""
     for _ in range(tries - 1):
         image = make()
-        if not _reads_as_digit(image):
+        if not reads_as_digit(image):
             return image
     return make()  # not met in practice; a picture rather than an error keeps the output reproducible
 
@@ -585,15 +438,6 @@ def _on_canvas(alpha: np.ndarray, rng: np.random.Generator) -> Image.Image:
     return _painted(canvas, paper, ink)
 
 
-def _ink_crop(digit: np.ndarray) -> np.ndarray:
-    """Return an MNIST digit (uint8, white ink) cropped to its ink, as floats 0-1."""
-    ink = digit.astype(np.float32) / 255
-    rows, cols = np.flatnonzero(ink.max(axis=1) > 0.1), np.flatnonzero(ink.max(axis=0) > 0.1)
-    if rows.size == 0:
-        return ink
-    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-
-
 def _whole_digit(rng: np.random.Generator) -> Image.Image:
     """Return one pen-drawn digit to cut: not a 1 (any piece of it is a 1) nor a 7 (cut below its bar, still a 7).
 
@@ -629,66 +473,19 @@ def _crop(part: str) -> Maker:
 
 # --- Several digits in a row.
 
-# Gaps between neighbours, in digit heights; "overlapping" goes into the narrower neighbour instead.
-_GAPS = {"separated": (0.15, 0.6), "close": (0.02, 0.12), "touching": (-0.06, 0.0)}
-
-
-def _row(boxes: np.ndarray, layout: str, rng: np.random.Generator) -> np.ndarray:
-    """Return top-left corners placing boxes (width, height) in a row with `layout` gaps and uneven baselines."""
-    unit = float(boxes[:, 1].mean())
-    corners, x = [], 0.0
-    for index, (width, height) in enumerate(boxes):
-        if index:
-            before = boxes[index - 1, 0]
-            if layout == "overlapping":
-                gap = -rng.uniform(0.2, 0.45) * min(before, width)
-            else:
-                gap = rng.uniform(*_GAPS[layout]) * unit
-            # Keep the middles apart, or two 1s would merge into one stroke.
-            x += before + max(gap, 0.3 * unit - (before + width) / 2)
-        corners.append((x, unit * (1 + rng.uniform(-0.12, 0.12)) - height))
-    corners = np.array(corners)
-    # A row must read as a row: where narrow digits make it no wider than tall, spread them out.
-    span = corners + boxes
-    short = 1.15 * (span[:, 1].max() - corners[:, 1].min()) - (span[:, 0].max() - corners[:, 0].min())
-    if short > 0:
-        corners[:, 0] += np.arange(len(boxes)) * short / (len(boxes) - 1)
-    return corners
-
 
 def _drawn_row(rng: np.random.Generator, layout: str) -> Image.Image:
     """Return 2-4 pen-drawn digits in a row, drawn with one pen."""
-    glyphs = []
-    for digit in rng.integers(0, 10, int(rng.integers(2, 5))):
-        strokes = digit_strokes(int(digit), rng)
-        points = np.concatenate(strokes)
-        low, high = points.min(axis=0), points.max(axis=0)
-        size = rng.uniform(0.7, 1.15) / max(float(high[1] - low[1]), 1e-6)
-        glyphs.append([(stroke - low) * size for stroke in strokes])
-    boxes = np.array([np.concatenate(glyph).max(axis=0) for glyph in glyphs])
-    corners = _row(boxes, layout, rng)
-    strokes = [stroke + corner for glyph, corner in zip(glyphs, corners, strict=True) for stroke in glyph]
+    digits = "".join(str(int(digit)) for digit in rng.integers(0, 10, int(rng.integers(2, 5))))
+    strokes = numbers.drawn_row(rng, digits, layout)
     extent = np.ptp(np.concatenate(strokes), axis=0)
     return render_strokes(strokes, rng, wide=float(np.clip(extent[0] / extent[1] * rng.uniform(1.1, 1.6), 1.0, 4.0)))
 
 
 def _mnist_row(rng: np.random.Generator, layout: str, mnist: np.ndarray) -> Image.Image:
     """Return 2-4 MNIST training digits in a row, each at its own size, on one canvas."""
-    glyphs = []
-    for index in rng.integers(0, len(mnist), int(rng.integers(2, 5))):
-        crop = _ink_crop(mnist[int(index)])
-        size = rng.uniform(0.7, 1.15) * 4  # at four times MNIST's size, so resizing stays smooth
-        shape = (max(1, round(crop.shape[1] * size)), max(1, round(crop.shape[0] * size)))
-        glyphs.append(np.asarray(Image.fromarray(crop, mode="F").resize(shape, Image.Resampling.BILINEAR)))
-    boxes = np.array([glyph.shape[::-1] for glyph in glyphs], dtype=float)
-    corners = np.round(_row(boxes, layout, rng)).astype(int)
-    corners -= corners.min(axis=0)
-    ends = corners + boxes.astype(int)
-    row = np.zeros((ends[:, 1].max(), ends[:, 0].max()), dtype=np.float32)
-    for glyph, (left, top) in zip(glyphs, corners, strict=True):
-        window = row[top : top + glyph.shape[0], left : left + glyph.shape[1]]
-        np.maximum(window, glyph, out=window)
-    return _on_canvas(row, rng)
+    picks = rng.integers(0, len(mnist), int(rng.integers(2, 5)))
+    return _on_canvas(numbers.mnist_row(rng, mnist[picks], layout), rng)
 
 
 def _several(layout: str) -> Maker:
@@ -700,6 +497,61 @@ def _several(layout: str) -> Maker:
         return _drawn_row(rng, layout)
 
     return make
+
+
+# --- Made-up glyphs (training.glyphs), from the strokes of training templates or, for checks, of check ones.
+
+
+def _glyph_reads_as_digit(image: Image.Image) -> bool:
+    """Whether a made-up glyph came out as a lone upright stroke, a 1; other look-alikes are rare."""
+    try:
+        return _upright_line(preprocess_image(image) > 96)
+    except EmptyImage:
+        return True
+
+
+@functools.cache
+def _template_pool(check: bool) -> tuple[list[list[Stroke]], list[np.ndarray]]:
+    """Return the unambiguous templates of the training (or check) styles, and all their strokes."""
+    whole = [
+        styles
+        for kind, named in templates().items()
+        for name, every in named.items()
+        if name not in AMBIGUOUS and (name in CHECK_NAMES[kind]) == check
+        for styles in every
+    ]
+    return whole, [np.asarray(stroke, dtype=float) for strokes in whole for stroke in strokes]
+
+
+def _glyph(build: Callable[[np.random.Generator, bool], list[np.ndarray]], *, check: bool) -> Maker:
+    """Return a maker drawing glyphs from `build` with the digits' hands and pens, none like a 1."""
+
+    def make(rng: np.random.Generator, mnist: np.ndarray | None) -> Image.Image:
+        def draw() -> Image.Image:
+            return render_strokes(transform_strokes(build(rng, check), rng), rng, longest=True)
+
+        return _unlike_a_digit(draw, reads_as_digit=_glyph_reads_as_digit)
+
+    return make
+
+
+def _borrowed(rng: np.random.Generator, check: bool) -> list[np.ndarray]:
+    return glyphs.borrowed(rng, _template_pool(check)[1])
+
+
+def _warped(rng: np.random.Generator, check: bool) -> list[np.ndarray]:
+    whole = _template_pool(check)[0]
+    return glyphs.warped(rng, [np.asarray(stroke, dtype=float) for stroke in whole[int(rng.integers(len(whole)))]])
+
+
+def _glyph_procedures() -> dict[str, Maker]:
+    return {
+        "borrowed": _glyph(_borrowed, check=False),
+        "warped": _glyph(_warped, check=False),
+        "primitives": _glyph(lambda rng, check: glyphs.primitives(rng), check=False),
+        "borrowed-from-checks": _glyph(_borrowed, check=True),
+        "warped-checks": _glyph(_warped, check=True),
+    }
 
 
 # --- Styles: every way of drawing each kind, marked for training or for checks.
@@ -720,6 +572,7 @@ def _procedures() -> dict[str, dict[str, Maker]]:
     scribble = {name: _draw_scribble(shape) for name, shape in _SCRIBBLES.items()}
     return {
         "scribbles": scribble,
+        "glyphs": _glyph_procedures(),
         "noise": {
             "salt-and-pepper": _salt_and_pepper,
             "blotches": _blotches,
@@ -747,6 +600,7 @@ def _procedures() -> dict[str, dict[str, Maker]]:
 # Procedures held out of training, one or more per kind.
 _CHECK_PROCEDURES = {
     "scribbles": {"tangle"},
+    "glyphs": {"borrowed-from-checks", "warped-checks"},
     "noise": {"ruled-paper"},
     "marks": {"hairline"},
     "partial": {"of-3", "of-7", "of-9"},
@@ -761,7 +615,7 @@ def _styles() -> dict[str, tuple[Style, ...]]:
     """Return kind -> every style of that kind."""
     table = {
         kind: tuple(
-            Style(f"{kind}:{name}#{index}", name in _CHECK_NAMES[kind], name in AMBIGUOUS, _draw_template(strokes))
+            Style(f"{kind}:{name}#{index}", name in CHECK_NAMES[kind], name in AMBIGUOUS, _draw_template(strokes))
             for name, styles in named.items()
             for index, strokes in enumerate(styles)
         )
@@ -790,38 +644,6 @@ def style_names(kind: str, styles: StyleSet = "all", ambiguous: Ambiguity = "inc
     return [style.name for style in _chosen(kind, styles, ambiguous)]
 
 
-# --- MNIST: training images only, passed in by the caller.
-
-
-def _digest(image: np.ndarray) -> bytes:
-    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=8).digest()
-
-
-@functools.cache
-def _test_fingerprints() -> frozenset[bytes]:
-    """Return digests of the 2,000 MNIST test images in the bundled sample, to recognise test images by."""
-    from training.data import SAMPLE_PATH
-
-    with np.load(SAMPLE_PATH) as sample:
-        return frozenset(_digest(image) for image in sample["x_test"])
-
-
-def _training_digits(mnist_train: np.ndarray | None) -> np.ndarray | None:
-    """Return the caller's MNIST training images, refusing any other array: the test set must stay unseen."""
-    if mnist_train is None:
-        return None
-    array = np.asarray(mnist_train)
-    if array.ndim != 3 or array.shape[1:] != (28, 28) or array.dtype != np.uint8 or len(array) == 0:
-        raise ValueError(
-            f"mnist_train must be MNIST training images, uint8 (N, 28, 28); got {array.dtype} {array.shape}."
-        )
-    # A tripwire, not a proof: the sample holds a fifth of the test set, so any sizeable share of it is caught.
-    fingerprints = _test_fingerprints()
-    if any(_digest(image) in fingerprints for image in array):
-        raise ValueError("mnist_train holds MNIST test images; pass training images only (Dataset.x_train).")
-    return array
-
-
 # --- The API.
 
 
@@ -847,7 +669,7 @@ def draw_outliers(
     chosen = _chosen(kind, styles, ambiguous)
     if not chosen and count:
         raise ValueError(f"{kind} has no {styles} styles with ambiguous={ambiguous}.")
-    mnist = _training_digits(mnist_train)
+    mnist = None if mnist_train is None else training_images_only(mnist_train)
     rng = np.random.default_rng([zlib.crc32(kind.encode()), seed])
     drawn: list[Outlier] = []
     order: list[int] = []

@@ -72,6 +72,13 @@ class ServingModel:
     def from_keras(cls, model, *, threads: int | None = None) -> ServingModel:
         return cls(export_serving_model(model), threads=threads)
 
+    @classmethod
+    def from_keras_file(cls, path, *, threads: int | None = None) -> ServingModel:
+        """Load a saved Keras model and return its served copy."""
+        from training.runtime import import_keras
+
+        return cls.from_keras(import_keras().models.load_model(path, compile=False), threads=threads)
+
     def describe(self) -> str:
         return f"{SERVING_FORMAT} ({len(self._content) / 1024:.0f} KiB, {self._threads} threads)"
 

@@ -36,6 +36,7 @@ OUTLIER_COUNTS = {
     "symbols": 6000,
     "shapes": 8000,
     "scribbles": 4000,
+    "glyphs": 24000,
     "noise": 3000,
     "marks": 3000,
     "partial": 5000,
@@ -48,7 +49,7 @@ TURNED_COUNT = 16000
 MIRRORED_DIGITS = (2, 3, 4, 5, 6, 7, 9)  # 0, 1 and 8 are still themselves in a mirror
 QUARTER_TURNED_DIGITS = (2, 3, 4, 5, 6, 7, 9)  # 0 stays a 0; a 1 becomes a dash, which the marks cover
 HALF_TURNED_DIGITS = (3, 4, 5, 7)  # 6 and 9 swap; 0, 1, 8 and 2 still read as digits
-RENDERED_DIGITS = 12000
+RENDERED_DIGITS = 24000
 DRAWN_DIGITS = 8000
 CHECK_DRAWN_SEED = 1  # check seeds are small (DEVELOPERS.md); training seeds start at outliers.TRAIN_SEED
 
