@@ -39,11 +39,17 @@ def corrections_not_a_digit(*, exclude_trained: bool = False) -> QuerySet[Correc
     return queryset.select_related("submission").order_by("id")
 
 
-def corrections_waiting_count() -> int:
-    """Count accepted digit corrections no version has trained on yet, held-out ones excepted."""
-    # Digits only: until retraining fits the detector and marks them trained, not-a-digit
-    # corrections would stay "waiting" for ever and start a retraining after every acceptance.
-    return _accepted_digits().filter(held_out=False, trained_in__isnull=True).count()
+def corrections_waiting_count(*, with_not_a_digit: bool = False) -> int:
+    """Count accepted corrections no version has trained on yet, held-out ones excepted.
+
+    Digit corrections always count. "Not a digit" ones count with `with_not_a_digit`: only when the
+    active version has a detector to teach, since otherwise no retraining marks them trained, and they
+    would start a retraining after every acceptance.
+    """
+    accepted = Correction.objects.filter(review_state=Correction.Review.ACCEPTED)
+    if not with_not_a_digit:
+        accepted = accepted.filter(label__isnull=False)
+    return accepted.filter(held_out=False, trained_in__isnull=True).count()
 
 
 def corrections_split_counts() -> tuple[int, int]:

@@ -103,7 +103,7 @@ def retrain_start_if_due() -> RetrainJob | None:
     threshold = conf.retrain_after_accepted()
     if threshold <= 0:
         return None
-    waiting = corrections_waiting_count()
+    waiting = corrections_waiting_count(with_not_a_digit=bool(model_version_ensure_active().detector))
     if waiting < threshold:
         return None
     try:

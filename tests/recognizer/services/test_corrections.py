@@ -304,9 +304,11 @@ def test_an_accepted_not_a_digit_correction_teaches_the_detector_not_the_classif
     assert data.counts == (3, 1)
     assert not_a_digit.pk not in trained_ids
     assert set(data.train_y.tolist()) | set(data.holdout_y.tolist()) <= set(range(10))
-    # Nor does it count towards starting or splitting a retraining of the classifier.
-    assert corrections_waiting_count() == 3
+    # It does not split the classifier's data, and counts towards a retraining only where a detector learns it.
     assert corrections_split_counts() == (3, 1)
+    Correction.objects.filter(pk=not_a_digit.pk).update(held_out=False)
+    assert corrections_waiting_count() == 3
+    assert corrections_waiting_count(with_not_a_digit=True) == 4
 
 
 def test_the_database_refuses_labels_above_9_but_takes_not_a_digit():

@@ -20,7 +20,7 @@ from recognizer.services.model_versions import (
     model_version_ensure_active,
     model_version_register,
 )
-from recognizer.services.retraining import retrain_job_run, retrain_job_start
+from recognizer.services.retraining import retrain_job_run, retrain_job_start, retrain_start_if_due
 from tests.celery.corrections import accepted_corrections
 from tests.factories import SubmissionFactory
 
@@ -92,6 +92,25 @@ def test_enough_accepted_corrections_start_a_retrain_automatically(
     job = RetrainJob.objects.get()
     assert job.trigger == "auto" and job.in_flight
     assert Correction.objects.filter(review_state=Correction.Review.ACCEPTED).count() == 30
+
+
+def test_not_a_digit_corrections_count_towards_an_automatic_retrain_when_a_detector_learns_them(
+    settings, user, staff_user, active_version
+):
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "RETRAIN_AFTER_ACCEPTED": 5}
+    accepted_corrections(owner=user, count=5)
+    Correction.objects.update(held_out=False)
+    Correction.objects.filter(pk=Correction.objects.order_by("pk").first().pk).update(held_out=True)
+    not_a_digit = correction_set(submission=SubmissionFactory(owner=user), label=None)
+    Correction.objects.filter(pk=not_a_digit.pk).update(review_state=Correction.Review.ACCEPTED, held_out=False)
+    assert active_version.detector  # the shipped model has one
+
+    ModelVersion.objects.filter(pk=active_version.pk).update(detector="")
+    assert retrain_start_if_due() is None  # 4 digits wait; the not-a-digit one has no detector to teach
+    ModelVersion.objects.filter(pk=active_version.pk).update(detector=active_version.detector)
+    job = retrain_start_if_due()
+
+    assert job is not None and job.trigger == RetrainJob.Trigger.AUTO
 
 
 def test_api_starts_a_job_for_staff_only(client, user, staff_user, active_version):
