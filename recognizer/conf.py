@@ -112,5 +112,9 @@ def gate_max_flagged() -> float:
     return float(_get("GATE_MAX_FLAGGED"))
 
 
+def gate_max_non_digit_drop() -> float:
+    return float(_get("GATE_MAX_NON_DIGIT_DROP"))
+
+
 def gate_max_ece_rise() -> float:
     return float(_get("GATE_MAX_ECE_RISE"))

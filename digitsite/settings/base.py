@@ -200,6 +200,8 @@ RECOGNIZER = {
     "GATE_MAX_HOLDOUT_DROP": env.float("RECOGNIZER_GATE_MAX_HOLDOUT_DROP", default=0.0),
     # A retrained version's detector may flag at most this share of MNIST check images...
     "GATE_MAX_FLAGGED": env.float("RECOGNIZER_GATE_MAX_FLAGGED", default=0.01),
+    # ...it may flag at most this much less of the generated non-digit check set than its parent's...
+    "GATE_MAX_NON_DIGIT_DROP": env.float("RECOGNIZER_GATE_MAX_NON_DIGIT_DROP", default=0.02),
     # ...and its calibration error (ECE on MNIST test) may rise at most this much above its parent's.
     "GATE_MAX_ECE_RISE": env.float("RECOGNIZER_GATE_MAX_ECE_RISE", default=0.005),
 }

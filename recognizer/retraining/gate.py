@@ -13,6 +13,7 @@ def gate_check(
     max_holdout_drop: float,
     max_flagged: float = 1.0,
     max_ece_rise: float = 1.0,
+    max_non_digit_drop: float = 1.0,
 ) -> tuple[bool, str]:
     """Apply the gate to fine-tuning metrics; return (passed, reason).
 
@@ -22,8 +23,9 @@ def gate_check(
     better on one of the two: a retraining that learned nothing (wrong or
     contradictory labels, as often as not) is not promoted. With an
     `honesty` report, its detector may flag at most `max_flagged` of the
-    MNIST test digits, and its calibration error may rise at most
-    `max_ece_rise` above its parent's.
+    MNIST test digits, it may flag at most `max_non_digit_drop` less of the
+    generated non-digits than its parent's detector, and its calibration
+    error may rise at most `max_ece_rise` above its parent's.
     """
     rules = (
         ("MNIST test accuracy", "mnist", max_mnist_drop),
@@ -45,6 +47,7 @@ def gate_check(
         failures.extend(
             _honesty_failures(metrics["honesty"], report, max_flagged=max_flagged, max_ece_rise=max_ece_rise)
         )
+        failures.extend(_non_digit_failures(metrics["honesty"], report, max_drop=max_non_digit_drop))
     if failures:
         return False, "; ".join(failures) + "."
     return True, "; ".join(report) + "."
@@ -67,3 +70,15 @@ def _honesty_failures(honesty: dict, report: list[str], *, max_flagged: float, m
     if ece > parent + max_ece_rise + EPSILON:
         failures.append(f"calibration error {parent:.2%} -> {ece:.2%} (a rise of at most {max_ece_rise:.2%} allowed)")
     return failures
+
+
+def _non_digit_failures(honesty: dict, report: list[str], *, max_drop: float) -> list[str]:
+    """Check that the new detector flags non-digits about as often as its parent's did."""
+    new, old = honesty.get("non_digits_flagged"), honesty.get("parent_non_digits_flagged")
+    if new is None or old is None:
+        return []
+    text = f"non-digits flagged {old:.2%} -> {new:.2%}"
+    report.append(text)
+    if old - new > max_drop + EPSILON:
+        return [f"{text}, a drop of {(old - new) * 100:.2f} points (at most {max_drop * 100:.2f} allowed)"]
+    return []

@@ -85,6 +85,8 @@ def honesty_measure(
     parent_temperature: float | None,
     detector_path: Path | None,
     detector_threshold: float | None,
+    parent_detector_path: Path | None = None,
+    parent_detector_threshold: float | None = None,
     mnist_dir: str | None,
 ) -> dict:
     """Calibrate the retrained model and measure what its honest answers will be, beside its parent's.
@@ -120,10 +122,40 @@ def honesty_measure(
         "mnist_test_flagged": None,
     }
     if detector_path is not None and detector_threshold is not None:
-        detector = ServingModel.from_keras(import_keras().models.load_model(detector_path, compile=False))
-        digit = detector.predict_probabilities(data.x_test)[:, 0]
-        report["mnist_test_flagged"] = float((digit < detector_threshold).mean())
+        report["mnist_test_flagged"] = flagged_share(detector_path, detector_threshold, data.x_test)
+        if parent_detector_path is not None and parent_detector_threshold is not None:
+            non_digits = non_digit_check_set()
+            report["non_digits_flagged"] = flagged_share(detector_path, detector_threshold, non_digits)
+            report["parent_non_digits_flagged"] = flagged_share(
+                parent_detector_path, parent_detector_threshold, non_digits
+            )
     return report
+
+
+# Check-style non-digits (kinds of drawing no detector trained on), this many of each kind: enough to see a
+# detector that forgot what a non-digit is, cheap enough for every retraining.
+NON_DIGIT_CHECK_PER_KIND = 150
+
+
+def non_digit_check_set() -> np.ndarray:
+    """Return generated non-digits in check styles (letters, symbols, shapes, ...) as model inputs."""
+    from training import outliers
+    from training.honesty import CHECK_SEED, NON_DIGIT_KINDS
+
+    return np.concatenate(
+        [
+            outliers.outlier_inputs(kind, NON_DIGIT_CHECK_PER_KIND, CHECK_SEED, styles="check")
+            for kind in NON_DIGIT_KINDS
+        ]
+    )
+
+
+def flagged_share(detector_path: Path, threshold: float, inputs: np.ndarray) -> float:
+    """Return the share of `inputs` a saved detector flags as not one digit at `threshold`."""
+    from training.serving import ServingModel
+
+    digit = ServingModel.from_keras_file(detector_path).predict_probabilities(inputs)[:, 0]
+    return float((digit < threshold).mean())
 
 
 # What the detector replays beside people's "not a digit" pictures, so it forgets nothing it knew.

@@ -322,7 +322,7 @@ def _detector(parent: ModelVersion, data: TrainingData, folder: Path, *, log: Ca
 
 def _gate(result, *, parent: ModelVersion, detector: _Detector) -> tuple[bool, str]:
     """Calibrate the new model, measure it and its detector beside the parent, and apply the gate."""
-    from recognizer.inference import local_artifact_path
+    from recognizer.inference import local_artifact_path, local_detector_path
 
     honesty = honesty_measure(
         model=result.model,
@@ -330,6 +330,8 @@ def _gate(result, *, parent: ModelVersion, detector: _Detector) -> tuple[bool, s
         parent_temperature=parent.temperature,
         detector_path=detector.path,
         detector_threshold=detector.threshold,
+        parent_detector_path=local_detector_path(parent) if parent.detector else None,
+        parent_detector_threshold=parent.detector_threshold,
         mnist_dir=conf.mnist_dir(),
     )
     result.metrics["honesty"] = {**honesty, **({"detector": detector.report} if detector.report else {})}
@@ -339,6 +341,7 @@ def _gate(result, *, parent: ModelVersion, detector: _Detector) -> tuple[bool, s
         max_holdout_drop=conf.gate_max_holdout_drop(),
         max_flagged=conf.gate_max_flagged(),
         max_ece_rise=conf.gate_max_ece_rise(),
+        max_non_digit_drop=conf.gate_max_non_digit_drop(),
     )
 
 

@@ -58,3 +58,22 @@ def test_the_gate_limits_flagged_digits_and_the_calibration_error(flagged, ece, 
 
     assert verdict is passed
     assert reason in text
+
+
+@pytest.mark.parametrize(
+    ("new", "old", "passed", "reason"),
+    [
+        (0.95, 0.96, True, "non-digits flagged 96.00% -> 95.00%"),
+        (0.97, 0.96, True, "non-digits flagged 96.00% -> 97.00%"),
+        (0.93, 0.96, False, "non-digits flagged 96.00% -> 93.00%, a drop of 3.00 points (at most 2.00 allowed)"),
+        (None, 0.96, True, "calibration error"),
+    ],
+)
+def test_the_gate_refuses_a_detector_that_flags_fewer_non_digits_than_its_parents(new, old, passed, reason):
+    metrics = honest_metrics(flagged=0.004, ece=0.003, parent_ece=0.003)
+    metrics["honesty"] |= {"non_digits_flagged": new, "parent_non_digits_flagged": old}
+
+    verdict, text = gate_check(metrics, max_mnist_drop=0.001, max_holdout_drop=0.0, max_non_digit_drop=0.02)
+
+    assert verdict is passed
+    assert reason in text
