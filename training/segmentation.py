@@ -43,6 +43,7 @@ MAX_DIGITS = 16
 # Work on at most this many pixels along the longer side: plenty for digits of a number, and labelling a
 # 4,000 px photo at full size would cost more than reading its digits.
 WORK_SIDE = 1200
+WORK_HEIGHT = 40  # the writing's height to work at, at most
 INK_LEVEL = 64  # ink map level (0-255) that counts as ink when cutting into pieces
 SPECK = 0.004  # a piece with less ink than this share of the largest piece's box area is dirt
 SHARED_COLUMNS = 0.45  # pieces overlapping by this share of the narrower one's width are one digit
@@ -90,16 +91,21 @@ class _Group:
 
 
 def _working_ink(image: Image.Image) -> tuple[np.ndarray, float]:
-    """Return the ink map at working size and the factor from working to original pixels."""
+    """Return the ink map at working size and the factor from working to original pixels.
+
+    Digits need no more than some 64 pixels of height to be told apart, and every step after this one
+    costs by the pixel: a number written large is worked on smaller, and so is any picture over WORK_SIDE.
+    """
     try:
         gray = to_gray_on_white(image)
     except (ValueError, OSError) as error:
         raise UnsupportedFormat(f"Images in the {image.mode} colour mode are not supported: {error}.") from None
     ink = ink_map(gray)
-    longest = max(ink.shape)
-    if longest <= WORK_SIDE:
+    rows = np.flatnonzero((ink > 127).sum(axis=1) >= 2)
+    writing = rows[-1] - rows[0] + 1 if rows.size else ink.shape[0]
+    factor = max(max(ink.shape) / WORK_SIDE, writing / WORK_HEIGHT, 1.0)
+    if factor <= 1.0:
         return ink, 1.0
-    factor = longest / WORK_SIDE
     size = (max(1, round(ink.shape[1] / factor)), max(1, round(ink.shape[0] / factor)))
     small = np.asarray(Image.fromarray(ink, mode="F").resize(size, Image.Resampling.BOX))
     # Averaging dims thin strokes; bring the ink back to full strength.

