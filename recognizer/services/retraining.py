@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,6 +51,10 @@ logger = logging.getLogger(__name__)
 
 # Celery kills a retraining after this long; far below the broker's visibility timeout.
 RETRAIN_TIME_LIMIT_SECONDS = 3600
+# One deadline for the whole job: the fine-tune stops early enough to leave this much for what follows it
+# (teaching the detector, calibrating, the gate), and the detector is taught only if this much is left.
+POST_FINETUNE_RESERVE_SECONDS = 600
+DETECTOR_REFINE_SECONDS = 300
 # A job in flight this long is dead (its worker was killed): free the slot.
 RETRAIN_STALE_AFTER_SECONDS = RETRAIN_TIME_LIMIT_SECONDS + 600
 # A retaught detector's threshold flags at most this share of MNIST check digits (the gate allows twice that).
@@ -242,6 +247,7 @@ def _retrain(job: RetrainJob, log: Log) -> ModelVersion:
     from recognizer.inference import local_artifact_path
 
     parent = model_version_ensure_active()
+    deadline = time.monotonic() + RETRAIN_TIME_LIMIT_SECONDS - 120  # a minute before Celery's soft limit
     read_at = timezone.now()  # a correction changed after this is not what the new version learned
     data, trained_ids = _training_data()
     train_count, holdout_count = data.counts
@@ -261,13 +267,15 @@ def _retrain(job: RetrainJob, log: Log) -> ModelVersion:
         data=data,
         epochs=conf.retrain_epochs(),
         replay_images=conf.retrain_replay_images(),
-        # Ends on its own a minute before Celery's soft limit, and also in a thread, where no limit applies.
-        time_limit_seconds=RETRAIN_TIME_LIMIT_SECONDS - 120,
+        # Ends on its own in time for the steps after it, also in a thread, where no Celery limit applies.
+        time_limit_seconds=deadline - time.monotonic() - POST_FINETUNE_RESERVE_SECONDS,
         mnist_dir=conf.mnist_dir(),
         on_event=on_event,
     )
     with tempfile.TemporaryDirectory(prefix="retrain-") as folder:
-        detector = _detector(parent, data, Path(folder), log=lambda message: log(job, message))
+        detector = _detector(
+            parent, data, Path(folder), seconds_left=deadline - time.monotonic(), log=lambda message: log(job, message)
+        )
         passed, reason = _gate(result, parent=parent, detector=detector)
         log(
             job,
@@ -298,14 +306,23 @@ def _retrain(job: RetrainJob, log: Log) -> ModelVersion:
     return version
 
 
-def _detector(parent: ModelVersion, data: TrainingData, folder: Path, *, log: Callable[[str], None]) -> _Detector:
-    """Teach the parent's detector the accepted "not a digit" pictures, if there are any; else keep it."""
+def _detector(
+    parent: ModelVersion, data: TrainingData, folder: Path, *, seconds_left: float, log: Callable[[str], None]
+) -> _Detector:
+    """Teach the parent's detector the accepted "not a digit" pictures, if there are any; else keep it.
+
+    With less than DETECTOR_REFINE_SECONDS left before the job's deadline, the parent's detector is kept
+    and the pictures wait for the next retraining (they are not marked as learned).
+    """
     from recognizer.inference import local_detector_path
     from training.finetune import save_model
 
     base = local_detector_path(parent) if parent.detector else None
     corrections = [c for c in corrections_not_a_digit() if not c.held_out]
     if base is None or not corrections:
+        return _Detector(path=base, threshold=parent.detector_threshold)
+    if seconds_left < DETECTOR_REFINE_SECONDS:
+        log(f"{seconds_left:.0f} s left: the {len(corrections)} not-a-digit pictures wait for the next retraining.")
         return _Detector(path=base, threshold=parent.detector_threshold)
     log(f"Teaching the detector {len(corrections)} pictures people said are not digits.")
     model, threshold, report = detector_refine(

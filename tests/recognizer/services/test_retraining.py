@@ -266,3 +266,21 @@ def test_a_correction_relabelled_while_the_model_trains_is_still_to_learn(small_
     changed.refresh_from_db()
     assert changed.trained_in is None  # it learned the old label, not this one
     assert Correction.objects.filter(pk__in=[c.pk for c in trained[1:]], trained_in=version).count() == len(trained) - 1
+
+
+def test_with_too_little_time_left_the_detector_is_kept_and_its_pictures_wait(user, active_version, tmp_path):
+    from recognizer.inference import local_detector_path
+    from recognizer.services.retraining import DETECTOR_REFINE_SECONDS, _detector, _training_data
+
+    accepted_corrections(owner=user, count=10)
+    not_a_digit = correction_set(submission=SubmissionFactory(owner=user), label=None)
+    Correction.objects.filter(pk=not_a_digit.pk).update(review_state=Correction.Review.ACCEPTED, held_out=False)
+    messages = []
+
+    kept = _detector(
+        active_version, _training_data()[0], tmp_path, seconds_left=DETECTOR_REFINE_SECONDS - 1, log=messages.append
+    )
+
+    assert kept.path == local_detector_path(active_version) and kept.threshold == active_version.detector_threshold
+    assert kept.trained_ids == [] and not kept.report
+    assert "wait for the next retraining" in messages[0]
