@@ -128,3 +128,17 @@ def test_evaluate_model_measures_the_versions_honest_answers(active_version, tmp
     assert set(report) == {"digits", "non_digits", "several", "calibration"}
     assert report["calibration"]["temperature"] == pytest.approx(active_version.temperature)
     assert (tmp_path / f"evaluation-v{active_version.number}.json").exists()
+
+
+@pytest.mark.slow
+def test_evaluate_model_reads_written_numbers(active_version, tmp_path):
+    out = StringIO()
+
+    call_command("evaluate_model", "--sample", "--numbers", "12", "--output-dir", str(tmp_path), stdout=out)
+
+    text = out.getvalue()
+    report = json.loads(text[text.index("{\n  \"numbers\"") :])
+    assert report["numbers"] == 12
+    assert {"all", "separated", "close", "touching", "canvas", "file", "photo"} <= set(report["exact_match"])
+    assert report["exact_match"]["all"] >= 0.25  # 74% on 900 (docs/benchmarks.md)
+    assert 0.0 <= report["wrong_length"] < 0.5

@@ -31,6 +31,13 @@ class Command(DatabaseCommand):
             help="also measure the version's detector and calibration (non-digits, several digits, ECE)",
         )
         parser.add_argument("--count", type=int, default=1000, help="with --honesty: pictures per kind of non-digit")
+        parser.add_argument(
+            "--numbers",
+            type=int,
+            default=0,
+            metavar="N",
+            help="also read N written numbers of the check set (exact match by length and spacing, digits)",
+        )
 
     def handle(self, *args, **options):
         from recognizer.inference import engine
@@ -67,9 +74,15 @@ class Command(DatabaseCommand):
         plot_metrics(metrics, stem.with_suffix(".png"), title=f"{version}: accuracy {metrics['accuracy']:.4f}")
         self.stdout.write(f"wrote {stem}.json and {stem}.png")
         honesty = self._honesty(version, data, count=options["count"]) if options["honesty"] else None
+        numbers = self._numbers(version, data, count=options["numbers"]) if options["numbers"] else None
         if options["save"] and len(data.x_test) == 10000 and not options["float"]:
             model_version_metrics_record(
-                version=version, metrics={"mnist": metrics, **({"honesty": honesty} if honesty else {})}
+                version=version,
+                metrics={
+                    "mnist": metrics,
+                    **({"honesty": honesty} if honesty else {}),
+                    **({"numbers": numbers} if numbers else {}),
+                },
             )
 
     def _honesty(self, version: ModelVersion, data, *, count: int) -> dict:
@@ -87,5 +100,18 @@ class Command(DatabaseCommand):
             count=count,
             temperature=version.temperature,
         )
+        self.stdout.write(json.dumps(report, indent=2))
+        return report
+
+    def _numbers(self, version: ModelVersion, data, *, count: int) -> dict:
+        from recognizer.inference import engine
+        from training.number_report import CHECK_SEED, number_report
+        from training.numbers import written_numbers
+
+        detector = engine.detector_for(version)
+        if detector is None:
+            raise CommandError(f"{version} has no detector to find the digits of a number with.")
+        numbers = written_numbers(count, CHECK_SEED, mnist_train=(data.x_train, data.y_train))
+        report = number_report(engine.model_for(version).predict_probabilities, detector.predict_probabilities, numbers)
         self.stdout.write(json.dumps(report, indent=2))
         return report
