@@ -102,8 +102,8 @@ def _prepare(env: dict[str, str]) -> str:
 
 
 def _start(stack: ExitStack, command: list[str], env: dict[str, str], log: Path, ready_url: str) -> None:
-    sink = stack.enter_context(open(log, "wb"))
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+    with open(log, "wb") as sink:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
     stack.callback(process.wait, 30)
     stack.callback(process.terminate)
     for _ in range(240):

@@ -47,3 +47,10 @@ def active_version(db):
     from recognizer.services.model_versions import model_version_ensure_active
 
     return model_version_ensure_active()
+
+
+@pytest.fixture
+def with_workers(settings):
+    """A broker is configured, so predictions are left to workers; none runs here, and nothing is sent
+    (the test's transaction never commits): new submissions stay pending."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False

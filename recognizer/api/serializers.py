@@ -108,26 +108,38 @@ class CorrectionSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class SubmissionSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=Submission.Status.choices)
-    source = serializers.ChoiceField(choices=Submission.Source.choices)
-    created_at = serializers.DateTimeField()
-    image_url = serializers.SerializerMethodField()
-    prediction = serializers.SerializerMethodField()
-    correction = serializers.SerializerMethodField()
-    error = serializers.CharField(help_text="Why the prediction failed, when `status` is `failed`.")
+class PreviewSerializer(serializers.Serializer):
+    """A prediction of a picture that was not stored: a submission's answer without its id and stored fields."""
 
-    def get_image_url(self, submission: Submission) -> str:
-        path = reverse("api:submission-image", kwargs={"submission_id": submission.pk})
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+    status = serializers.ChoiceField(
+        choices=[Submission.Status.DONE, Submission.Status.FAILED], help_text="`failed` if the model could not answer."
+    )
+    source = serializers.ChoiceField(choices=Submission.Source.choices)
+    prediction = serializers.SerializerMethodField()
+    error = serializers.CharField(help_text="Why the prediction failed, when `status` is `failed`.")
 
     @extend_schema_field(PredictionSerializer(allow_null=True))
     def get_prediction(self, submission: Submission):
         if submission.status != Submission.Status.DONE:
             return None
         return PredictionSerializer(submission).data
+
+
+class SubmissionSerializer(PreviewSerializer):
+    # Every field named here, so the answer keeps its order: the preview's fields would otherwise come first.
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Submission.Status.choices)
+    source = PreviewSerializer._declared_fields["source"]
+    created_at = serializers.DateTimeField()
+    image_url = serializers.SerializerMethodField()
+    prediction = PreviewSerializer._declared_fields["prediction"]
+    correction = serializers.SerializerMethodField()
+    error = PreviewSerializer._declared_fields["error"]
+
+    def get_image_url(self, submission: Submission) -> str:
+        path = reverse("api:submission-image", kwargs={"submission_id": submission.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
 
     @extend_schema_field(CorrectionSerializer(allow_null=True))
     def get_correction(self, submission: Submission):
