@@ -110,9 +110,9 @@ def _start(stack: ExitStack, command: list[str], env: dict[str, str], log: Path,
         if process.poll() is not None:
             sys.exit(f"{shlex.join(command)} stopped; see {log}:\n{log.read_text()[-2000:]}")
         try:
-            if requests.get(ready_url, timeout=2).status_code < 500:
+            if requests.get(ready_url, timeout=10).status_code < 500:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still starting up
             pass
         time.sleep(0.5)
     sys.exit(f"{shlex.join(command)} never answered {ready_url}")

@@ -99,6 +99,20 @@ class PredictionSerializer(serializers.Serializer):
     )
     inference_ms = serializers.FloatField(allow_null=True, help_text="Model time per image, in milliseconds.")
 
+    def to_representation(self, submission: Submission) -> dict:
+        # Written out: every prediction is answered through here, and DRF's field-by-field way costs more than
+        # the model. The fields above document it; tests/api/test_serializers.py checks both ways agree.
+        version = submission.model_version
+        return {
+            "digit": submission.predicted_digit,
+            "confidence": _float(submission.confidence),
+            "probabilities": [float(p) for p in submission.probabilities],
+            "is_digit": submission.is_digit,
+            "reason": submission.reason or None,
+            "model_version": None if version is None else version.number,
+            "inference_ms": _float(submission.inference_ms),
+        }
+
 
 class CorrectionSerializer(serializers.Serializer):
     label = serializers.IntegerField(
@@ -106,6 +120,14 @@ class CorrectionSerializer(serializers.Serializer):
     )
     review_state = serializers.ChoiceField(choices=Correction.Review.choices)
     updated_at = serializers.DateTimeField()
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+PREDICTION = PredictionSerializer()
+DATETIME = serializers.DateTimeField()
 
 
 class PreviewSerializer(serializers.Serializer):
@@ -122,7 +144,16 @@ class PreviewSerializer(serializers.Serializer):
     def get_prediction(self, submission: Submission):
         if submission.status != Submission.Status.DONE:
             return None
-        return PredictionSerializer(submission).data
+        return PREDICTION.to_representation(submission)
+
+    def to_representation(self, submission: Submission) -> dict:
+        # Written out, as PredictionSerializer's.
+        return {
+            "status": submission.status,
+            "source": submission.source,
+            "prediction": self.get_prediction(submission),
+            "error": submission.error,
+        }
 
 
 class SubmissionSerializer(PreviewSerializer):
@@ -147,6 +178,19 @@ class SubmissionSerializer(PreviewSerializer):
             return None
         correction = getattr(submission, "correction", None)
         return CorrectionSerializer(correction).data if correction else None
+
+    def to_representation(self, submission: Submission) -> dict:
+        # Written out, as PredictionSerializer's.
+        return {
+            "id": submission.pk,
+            "status": submission.status,
+            "source": submission.source,
+            "created_at": DATETIME.to_representation(submission.created_at),
+            "image_url": self.get_image_url(submission),
+            "prediction": self.get_prediction(submission),
+            "correction": self.get_correction(submission),
+            "error": submission.error,
+        }
 
 
 class ModelVersionSerializer(serializers.Serializer):
