@@ -36,8 +36,8 @@ WEB_PORT, SEED_PORT = 8791, 8792
 TOKEN_SCRIPT = """
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
-user = get_user_model().objects.create_user("bench-http", password=None)
-print(Token.objects.create(user=user).key)
+user, _ = get_user_model().objects.get_or_create(username="bench-http")
+print(Token.objects.get_or_create(user=user)[0].key)
 """
 
 

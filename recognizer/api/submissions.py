@@ -66,6 +66,8 @@ class WaitSerializer(serializers.Serializer):
 
 
 def _wait_seconds(request) -> float:
+    if "wait" not in request.query_params:  # the usual case, without building a serializer
+        return conf.default_wait_seconds()
     serializer = WaitSerializer(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data["wait"]
