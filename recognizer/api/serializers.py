@@ -134,7 +134,8 @@ class PreviewSerializer(serializers.Serializer):
     """A prediction of a picture that was not stored: a submission's answer without its id and stored fields."""
 
     status = serializers.ChoiceField(
-        choices=[Submission.Status.DONE, Submission.Status.FAILED], help_text="`failed` if the model could not answer."
+        choices=[choice for choice in Submission.Status.choices if choice[0] != Submission.Status.PENDING],
+        help_text="`failed` if the model could not answer.",
     )
     source = serializers.ChoiceField(choices=Submission.Source.choices)
     prediction = serializers.SerializerMethodField()
