@@ -9,6 +9,19 @@ from tests.factories import UserFactory
 PASSWORD = "correct horse battery"
 
 
+@pytest.fixture(autouse=True)
+def _forget_rows_kept_per_process():
+    """Start each test without the tokens and active version this process keeps (recognizer/caching.py).
+
+    A test's rollback fires no signal, so what one test changed and kept must not serve the next.
+    """
+    from recognizer.selectors.tokens import TOKENS
+    from recognizer.services.model_versions import ACTIVE_VERSION
+
+    TOKENS.clear()
+    ACTIVE_VERSION.clear()
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD
