@@ -118,3 +118,9 @@ def gate_max_non_digit_drop() -> float:
 
 def gate_max_ece_rise() -> float:
     return float(_get("GATE_MAX_ECE_RISE"))
+
+
+def wake_url() -> str | None:
+    """The Redis that wakes requests waiting for a worker's prediction: the broker's, if it is Redis."""
+    url = settings.CELERY_BROKER_URL if has_broker() else ""
+    return url if url.startswith(("redis://", "rediss://")) else None

@@ -31,3 +31,20 @@ def _fully_migrated(using: str) -> bool:
 
     executor = MigrationExecutor(connections[using])
     return not executor.migration_plan(executor.loader.graph.leaf_nodes())
+
+
+def tokens_changed(sender, **kwargs) -> None:
+    """A token or a user was saved or deleted: every process forgets the tokens it keeps."""
+    from recognizer.caching import generation_bump_on_commit
+
+    # A log-in writes only `last_login`, which no token's answer depends on.
+    if set(kwargs.get("update_fields") or ()) == {"last_login"}:
+        return
+    generation_bump_on_commit(kind="tokens")
+
+
+def model_versions_changed(sender, **kwargs) -> None:
+    """A model version was saved or deleted: every process looks the active version up again."""
+    from recognizer.caching import generation_bump_on_commit
+
+    generation_bump_on_commit(kind="model_versions")

@@ -9,6 +9,19 @@ from tests.factories import UserFactory
 PASSWORD = "correct horse battery"
 
 
+@pytest.fixture(autouse=True)
+def _forget_rows_kept_per_process():
+    """Start each test without the tokens and active version this process keeps (recognizer/caching.py).
+
+    A test's rollback fires no signal, so what one test changed and kept must not serve the next.
+    """
+    from recognizer.selectors.tokens import TOKENS
+    from recognizer.services.model_versions import ACTIVE_VERSION
+
+    TOKENS.clear()
+    ACTIVE_VERSION.clear()
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD
@@ -47,3 +60,10 @@ def active_version(db):
     from recognizer.services.model_versions import model_version_ensure_active
 
     return model_version_ensure_active()
+
+
+@pytest.fixture
+def with_workers(settings):
+    """A broker is configured, so predictions are left to workers; none runs here, and nothing is sent
+    (the test's transaction never commits): new submissions stay pending."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False

@@ -98,8 +98,16 @@ CONTENT_SECURITY_POLICY = {
 # Database: SQLite in the project folder unless DATABASE_URL says otherwise.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets readers and one writer work at once; IMMEDIATE avoids
-    # "database is locked" when two requests upgrade to writers together.
+    # Settings for a web app that writes on most requests (every prediction is a row):
+    # - journal_mode=WAL: readers never wait for the writer, nor the writer for readers; a commit appends to
+    #   the log instead of rewriting pages and the journal.
+    # - synchronous=NORMAL: in WAL mode a commit is then not fsynced, only each checkpoint. A crash of the
+    #   process loses nothing; a power cut may lose the last commits before a checkpoint, never corrupt the
+    #   file. FULL would fsync on every prediction, which costs more than the prediction itself.
+    # - transaction_mode=IMMEDIATE: a transaction takes the write lock when it begins, so two requests never
+    #   both read and then fail to upgrade to writers ("database is locked" without waiting).
+    # - timeout (the busy timeout): a writer waits up to 20 s for the one before it instead of failing.
+    # - CONN_MAX_AGE: one connection per worker kept open, not a connect and the pragmas on every request.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -107,6 +115,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -239,7 +248,8 @@ CACHES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's, with the token looked up in each process's memory once warm (recognizer/caching.py).
+        "recognizer.api.authentication.TokenAuthentication",
         # DRF's, with a JSON `csrf_failed` refusal when a session call lacks its CSRF token.
         "recognizer.api.authentication.SessionAuthentication",
     ],

@@ -6,7 +6,11 @@ module must not import any view module.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, status
+from rest_framework.authtoken.models import Token
+
+from recognizer.selectors.tokens import auth_token_get
 
 
 class CsrfFailed(exceptions.PermissionDenied):
@@ -29,3 +33,20 @@ class SessionAuthentication(authentication.SessionAuthentication):
                 f"CSRF check failed: {reason} A browser session must send the X-CSRFToken header; "
                 "scripts should use a token (Authorization: Token <key>)."
             ) from exc
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """DRF's token authentication, reading the token through this process's cache: no query per call once warm.
+
+    A token deleted (rotated, revoked) or a user deactivated or deleted is
+    forgotten by every process as the change commits (recognizer/caching.py).
+    """
+
+    def authenticate_credentials(self, key):
+        try:
+            token = auth_token_get(key=key)
+        except Token.DoesNotExist:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        return (token.user, token)

@@ -99,6 +99,20 @@ class PredictionSerializer(serializers.Serializer):
     )
     inference_ms = serializers.FloatField(allow_null=True, help_text="Model time per image, in milliseconds.")
 
+    def to_representation(self, submission: Submission) -> dict:
+        # Written out: every prediction is answered through here, and DRF's field-by-field way costs more than
+        # the model. The fields above document it; tests/api/test_serializers.py checks both ways agree.
+        version = submission.model_version
+        return {
+            "digit": submission.predicted_digit,
+            "confidence": _float(submission.confidence),
+            "probabilities": [float(p) for p in submission.probabilities],
+            "is_digit": submission.is_digit,
+            "reason": submission.reason or None,
+            "model_version": None if version is None else version.number,
+            "inference_ms": _float(submission.inference_ms),
+        }
+
 
 class CorrectionSerializer(serializers.Serializer):
     label = serializers.IntegerField(
@@ -108,26 +122,56 @@ class CorrectionSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class SubmissionSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=Submission.Status.choices)
-    source = serializers.ChoiceField(choices=Submission.Source.choices)
-    created_at = serializers.DateTimeField()
-    image_url = serializers.SerializerMethodField()
-    prediction = serializers.SerializerMethodField()
-    correction = serializers.SerializerMethodField()
-    error = serializers.CharField(help_text="Why the prediction failed, when `status` is `failed`.")
+def _float(value) -> float | None:
+    return None if value is None else float(value)
 
-    def get_image_url(self, submission: Submission) -> str:
-        path = reverse("api:submission-image", kwargs={"submission_id": submission.pk})
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+
+PREDICTION = PredictionSerializer()
+DATETIME = serializers.DateTimeField()
+
+
+class PreviewSerializer(serializers.Serializer):
+    """A prediction of a picture that was not stored: a submission's answer without its id and stored fields."""
+
+    status = serializers.ChoiceField(
+        choices=[choice for choice in Submission.Status.choices if choice[0] != Submission.Status.PENDING],
+        help_text="`failed` if the model could not answer.",
+    )
+    source = serializers.ChoiceField(choices=Submission.Source.choices)
+    prediction = serializers.SerializerMethodField()
+    error = serializers.CharField(help_text="Why the prediction failed, when `status` is `failed`.")
 
     @extend_schema_field(PredictionSerializer(allow_null=True))
     def get_prediction(self, submission: Submission):
         if submission.status != Submission.Status.DONE:
             return None
-        return PredictionSerializer(submission).data
+        return PREDICTION.to_representation(submission)
+
+    def to_representation(self, submission: Submission) -> dict:
+        # Written out, as PredictionSerializer's.
+        return {
+            "status": submission.status,
+            "source": submission.source,
+            "prediction": self.get_prediction(submission),
+            "error": submission.error,
+        }
+
+
+class SubmissionSerializer(PreviewSerializer):
+    # Every field named here, so the answer keeps its order: the preview's fields would otherwise come first.
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Submission.Status.choices)
+    source = PreviewSerializer._declared_fields["source"]
+    created_at = serializers.DateTimeField()
+    image_url = serializers.SerializerMethodField()
+    prediction = PreviewSerializer._declared_fields["prediction"]
+    correction = serializers.SerializerMethodField()
+    error = PreviewSerializer._declared_fields["error"]
+
+    def get_image_url(self, submission: Submission) -> str:
+        path = reverse("api:submission-image", kwargs={"submission_id": submission.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
 
     @extend_schema_field(CorrectionSerializer(allow_null=True))
     def get_correction(self, submission: Submission):
@@ -135,6 +179,19 @@ class SubmissionSerializer(serializers.Serializer):
             return None
         correction = getattr(submission, "correction", None)
         return CorrectionSerializer(correction).data if correction else None
+
+    def to_representation(self, submission: Submission) -> dict:
+        # Written out, as PredictionSerializer's.
+        return {
+            "id": submission.pk,
+            "status": submission.status,
+            "source": submission.source,
+            "created_at": DATETIME.to_representation(submission.created_at),
+            "image_url": self.get_image_url(submission),
+            "prediction": self.get_prediction(submission),
+            "correction": self.get_correction(submission),
+            "error": submission.error,
+        }
 
 
 class ModelVersionSerializer(serializers.Serializer):

@@ -66,19 +66,21 @@ class WaitSerializer(serializers.Serializer):
 
 
 def _wait_seconds(request) -> float:
+    if "wait" not in request.query_params:  # the usual case, without building a serializer
+        return conf.default_wait_seconds()
     serializer = WaitSerializer(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data["wait"]
 
 
-def _is_multipart(request) -> bool:
+def is_multipart(request) -> bool:
     return request.content_type.startswith("multipart/form-data")
 
 
 def _image_body_limit(request, *, images: int) -> int:
     """Return the largest body `images` images may need: base64 in JSON takes a third more room."""
     image_bytes = conf.max_upload_bytes() * images
-    if not _is_multipart(request):
+    if not is_multipart(request):
         image_bytes = math.ceil(image_bytes * 4 / 3)
     return image_bytes + ENVELOPE_BYTES
 
@@ -171,12 +173,13 @@ class SubmissionCreateApi(BaseApi):
     def post(self, request):
         """Store one image and answer with its prediction, waiting up to `wait` seconds for it."""
         wait = _wait_seconds(request)
-        input_class = self.SubmissionUploadSerializer if _is_multipart(request) else self.SubmissionDataSerializer
+        input_class = self.SubmissionUploadSerializer if is_multipart(request) else self.SubmissionDataSerializer
         serializer = input_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         submission = submission_create(owner=request.user, **serializer.validated_data)
-        # Without a broker the prediction ran at commit and this returns at once.
-        submission = submission_wait(submission_id=submission.pk, timeout=wait)
+        # Without a broker it was predicted before it was stored: nothing to wait for or read back.
+        if submission.status == Submission.Status.PENDING:
+            submission = submission_wait(submission_id=submission.pk, timeout=wait)
         return Response(
             SubmissionSerializer(submission, context={"request": request}).data,
             status=status.HTTP_202_ACCEPTED if submission.status == Submission.Status.PENDING else 201,
@@ -234,12 +237,13 @@ class SubmissionBatchCreateApi(BaseApi):
         """
         wait = _wait_seconds(request)
         input_class = (
-            self.SubmissionBatchUploadSerializer if _is_multipart(request) else self.SubmissionBatchDataSerializer
+            self.SubmissionBatchUploadSerializer if is_multipart(request) else self.SubmissionBatchDataSerializer
         )
         serializer = input_class(data=request.data)
         serializer.is_valid(raise_exception=True)
-        created = submission_batch_create(owner=request.user, **serializer.validated_data)
-        submissions = submissions_wait(submission_ids=[s.pk for s in created], timeout=wait)
+        submissions = submission_batch_create(owner=request.user, **serializer.validated_data)
+        if any(s.status == Submission.Status.PENDING for s in submissions):
+            submissions = submissions_wait(submission_ids=[s.pk for s in submissions], timeout=wait)
         pending = any(s.status == Submission.Status.PENDING for s in submissions)
         return Response(
             SubmissionSerializer(submissions, many=True, context={"request": request}).data,

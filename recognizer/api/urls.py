@@ -5,7 +5,7 @@ from csp.decorators import csp_update
 from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from recognizer.api import auth, errors, retrain, submissions, versions
+from recognizer.api import auth, errors, predictions, retrain, submissions, versions
 from recognizer.api.common import IdConverter
 
 app_name = "api"
@@ -14,6 +14,7 @@ register_converter(IdConverter, "api_id")
 
 urlpatterns = [
     path("v1/auth/token/", auth.TokenObtainApi.as_view(), name="token"),
+    path("v1/predictions/", predictions.PredictionCreateApi.as_view(), name="prediction-create"),
     path("v1/submissions/", submissions.SubmissionsApi.as_view(), name="submission-list"),
     path("v1/submissions/batch/", submissions.SubmissionBatchCreateApi.as_view(), name="submission-batch"),
     path("v1/submissions/<api_id:submission_id>/", submissions.SubmissionApi.as_view(), name="submission-detail"),

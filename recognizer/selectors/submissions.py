@@ -8,6 +8,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, QuerySet
 
+from recognizer import wake
 from recognizer.models import Submission
 
 # Corrections waiting for review first, then the least confident predictions;
@@ -69,23 +70,37 @@ def submission_get(*, user: AbstractBaseUser, submission_id: int, for_change: bo
 
 
 def submissions_wait(*, submission_ids: list[int], timeout: float) -> list[Submission]:
-    """Poll until none of the submissions is pending or `timeout` seconds pass; keep the order of `submission_ids`."""
+    """Wait until none of the submissions is pending or `timeout` seconds pass; keep the order of `submission_ids`.
+
+    With a Redis broker the wait blocks on the predicting process's word
+    (recognizer/wake.py) and reads the rows once more; otherwise, or if that
+    word is missing, it polls the database.
+    """
     deadline = time.monotonic() + max(0.0, timeout)
-    pause = 0.005
     queryset = Submission.objects.select_related("correction", "model_version").filter(pk__in=submission_ids)
-    while True:
-        # `.all()`: a fresh query each time, not the first poll's cached rows.
+
+    def read() -> tuple[list[Submission], bool]:
+        # `.all()`: a fresh query each time, not the first read's cached rows.
         by_id = {submission.pk: submission for submission in queryset.all()}
-        waiting = any(submission.status == Submission.Status.PENDING for submission in by_id.values())
-        remaining = deadline - time.monotonic()
-        if not waiting or remaining <= 0:
-            return [by_id[pk] for pk in submission_ids if pk in by_id]
-        time.sleep(min(pause, remaining))
+        found = [by_id[pk] for pk in submission_ids if pk in by_id]
+        return found, any(submission.status == Submission.Status.PENDING for submission in found)
+
+    found, waiting = read()
+    if not waiting or time.monotonic() >= deadline:
+        return found
+    pending = [submission.pk for submission in found if submission.status == Submission.Status.PENDING]
+    if wake.predictions_await(submission_ids=pending, timeout=deadline - time.monotonic()) is not None:
+        found, waiting = read()
+    pause = 0.005
+    while waiting and time.monotonic() < deadline:
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         pause = min(pause * 2, 0.1)
+        found, waiting = read()
+    return found
 
 
 def submission_wait(*, submission_id: int, timeout: float) -> Submission:
-    """Poll until the submission is no longer pending or `timeout` seconds pass; raise Submission.DoesNotExist."""
+    """Wait until the submission is no longer pending or `timeout` seconds pass; raise Submission.DoesNotExist."""
     found = submissions_wait(submission_ids=[submission_id], timeout=timeout)
     if not found:
         raise Submission.DoesNotExist(f"Submission {submission_id} does not exist.")

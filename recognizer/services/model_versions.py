@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -14,10 +15,13 @@ from django.db.models import Max
 from django.utils import timezone
 
 from recognizer import conf
+from recognizer.caching import GenerationCache
 from recognizer.models import ModelVersion
 from recognizer.services.files import files_removed_on_error
 
 logger = logging.getLogger(__name__)
+# Forgotten in every process when a version is saved or deleted (recognizer/signals.py).
+ACTIVE_VERSION = GenerationCache("model_versions")
 
 REGISTER_ATTEMPTS = 5
 SHIPPED_NOTES = (
@@ -101,8 +105,8 @@ def _version_insert(fields: dict, *, number: int | None) -> ModelVersion:
 def model_version_activate(*, version: ModelVersion, allow_rejected: bool = False) -> ModelVersion:
     """Make `version` the one active model; the previous one is retired.
 
-    Every process notices on its next prediction: they look the active
-    version up each time and load it on first use. A version the gate
+    Every process notices on its next prediction: the version they keep in
+    memory is forgotten when this commits (recognizer/caching.py), and they load it on first use. A version the gate
     rejected needs `allow_rejected=True`; one whose file is missing is refused.
     """
     if version.state == ModelVersion.State.REJECTED and not allow_rejected:
@@ -140,6 +144,16 @@ def model_version_ensure_active() -> ModelVersion:
     if fallback:
         return model_version_activate(version=fallback)
     return _shipped_model_register()
+
+
+def model_version_ensure_active_cached() -> ModelVersion:
+    """`model_version_ensure_active`, kept in this process's memory until any version changes anywhere.
+
+    What predictions use: the active version is read by every prediction and
+    changes rarely; a change (activation, retirement, an edit) is seen by every
+    process on its next prediction (recognizer/caching.py). The caller gets a copy of its own.
+    """
+    return copy.copy(ACTIVE_VERSION.get("active", model_version_ensure_active))
 
 
 def _summary(model_path: Path) -> dict:

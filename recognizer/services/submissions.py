@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,13 +16,16 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from recognizer import conf, dispatch
-from recognizer.models import Submission
+from recognizer import conf, dispatch, wake
+from recognizer.models import ModelVersion, Submission
 from recognizer.selectors.submissions import submissions_stale_pending
 from recognizer.services.files import files_removed_on_error
 from recognizer.services.intake import PreparedImage, image_prepare
-from recognizer.services.model_versions import model_version_ensure_active
+from recognizer.services.model_versions import model_version_ensure_active_cached
 from training.preprocessing import ImageRejected, bytes_to_pixels, pixels_to_bytes
+
+if TYPE_CHECKING:
+    from recognizer.inference import Prediction
 
 logger = logging.getLogger(__name__)
 
@@ -44,28 +48,88 @@ def _submission_build(*, owner: AbstractBaseUser, data: bytes, source: str) -> t
     return submission, image
 
 
-def _submissions_store(built: list[tuple[Submission, PreparedImage]]) -> list[Submission]:
-    """Write the images and the rows together, then queue their prediction.
+def _prediction_fields(prediction: Prediction, *, version: ModelVersion, ms_per_image: float, now) -> dict:
+    return {
+        "status": Submission.Status.DONE,
+        "predicted_digit": prediction.digit,
+        "confidence": prediction.confidence,
+        "probabilities": prediction.probabilities,
+        "model_version": version,
+        "inference_ms": round(ms_per_image, 3),
+        "is_digit": prediction.is_digit,
+        "reason": prediction.reason or "",
+        "predicted_at": now,
+        "updated_at": now,
+        "error": "",
+    }
 
-    Each file is written once, as received; a file whose row does not
-    commit is deleted again.
+
+def _submissions_predict_unsaved(built: list[tuple[Submission, PreparedImage]]) -> None:
+    """Predict submissions not stored yet, in place; a failure is recorded on them, never raised.
+
+    The embedded default's path: the row is then written once, with its
+    prediction, and nobody has to wait for it or read it back.
     """
+    try:
+        from recognizer.inference import engine
+
+        version = model_version_ensure_active_cached()
+        pixels = np.stack([image.pixels for _submission, image in built])
+        predictions, ms_per_image = engine.predict(version=version, pixels=pixels)
+    except Exception as error:
+        logger.exception("Prediction failed for a new submission.")
+        for submission, _image in built:
+            submission.status = Submission.Status.FAILED
+            submission.error = f"Prediction failed: {error}"[:2000]
+        return
+    now = timezone.now()
+    for (submission, _image), prediction in zip(built, predictions, strict=True):
+        for name, value in _prediction_fields(prediction, version=version, ms_per_image=ms_per_image, now=now).items():
+            setattr(submission, name, value)
+
+
+def _submissions_store(built: list[tuple[Submission, PreparedImage]]) -> list[Submission]:
+    """Write the images and the rows together: one transaction, one INSERT.
+
+    Without a broker the rows are predicted first and stored done; with one
+    they are stored pending and queued once committed. Each file is written
+    once, as received; a file whose row does not commit is deleted again.
+    """
+    if not conf.has_broker():
+        _submissions_predict_unsaved(built)
     submissions = [submission for submission, _image in built]
     with files_removed_on_error([s.image for s in submissions]), transaction.atomic():
         for submission, image in built:
             submission.image.save(f"digit.{image.extension}", ContentFile(image.data), save=False)
-            submission.save()
-        ids = [s.pk for s in submissions]
-        transaction.on_commit(lambda: dispatch.predictions_dispatch(submission_ids=ids))
+        if len(submissions) == 1:
+            submissions[0].save(force_insert=True)
+        else:
+            Submission.objects.bulk_create(submissions)
+        pending = [s.pk for s in submissions if s.status == Submission.Status.PENDING]
+        if pending:
+            transaction.on_commit(lambda: dispatch.predictions_dispatch(submission_ids=pending))
     return submissions
 
 
+def submission_preview(*, owner: AbstractBaseUser, image: bytes, source: str) -> Submission:
+    """Predict one image without storing anything; return the unsaved submission with its prediction.
+
+    The same checks and errors as `submission_create` (ImageRejected,
+    ValidationError), predicted in this process whether or not there are
+    workers: a preview is answered at once and leaves no row, file or task.
+    """
+    built = [_submission_build(owner=owner, data=image, source=source)]
+    _submissions_predict_unsaved(built)
+    return built[0][0]
+
+
 def submission_create(*, owner: AbstractBaseUser, image: bytes, source: str) -> Submission:
-    """Store one image with its model input and queue its prediction.
+    """Store one image with its model input and its prediction, or queue the prediction.
 
     Raises ImageRejected (with a stable `code`) for images that cannot be
-    predicted; nothing is stored then. The prediction runs after commit:
-    in-process without a broker, on a worker with one.
+    predicted; nothing is stored then. Without a broker the image is predicted
+    here first and stored done (or failed, with the reason), in one INSERT;
+    with one it is stored pending and a worker predicts it after commit.
     """
     return _submissions_store([_submission_build(owner=owner, data=image, source=source)])[0]
 
@@ -101,7 +165,7 @@ def submissions_predict(*, submission_ids: list[int]) -> list[Submission]:
         return []
     from recognizer.inference import engine
 
-    version = model_version_ensure_active()
+    version = model_version_ensure_active_cached()
     pixels = np.stack([bytes_to_pixels(s.pixels) for s in pending])
     predictions, ms_per_image = engine.predict(version=version, pixels=pixels)
     now = timezone.now()
@@ -109,24 +173,14 @@ def submissions_predict(*, submission_ids: list[int]) -> list[Submission]:
     # One row needs no transaction of its own: a single UPDATE is atomic.
     with transaction.atomic() if len(pending) > 1 else contextlib.nullcontext():
         for submission, prediction in zip(pending, predictions, strict=True):
-            fields = {
-                "status": Submission.Status.DONE,
-                "predicted_digit": prediction.digit,
-                "confidence": prediction.confidence,
-                "probabilities": prediction.probabilities,
-                "model_version": version,
-                "inference_ms": round(ms_per_image, 3),
-                "is_digit": prediction.is_digit,
-                "reason": prediction.reason or "",
-                "predicted_at": now,
-                "updated_at": now,
-                "error": "",
-            }
+            fields = _prediction_fields(prediction, version=version, ms_per_image=ms_per_image, now=now)
             # Only a still-pending row is written: a second run changes nothing.
             if Submission.objects.filter(pk=submission.pk, status=Submission.Status.PENDING).update(**fields):
                 for name, value in fields.items():
                     setattr(submission, name, value)
                 done.append(submission)
+        # Wake the requests waiting for these answers once they can read them.
+        transaction.on_commit(lambda: wake.predictions_announce(submission_ids=[s.pk for s in done]))
     return done
 
 
@@ -138,9 +192,11 @@ def submission_predict(*, submission_id: int) -> Submission | None:
 
 def submissions_fail(*, submission_ids: list[int], error: str) -> int:
     """Mark the pending ones among `submission_ids` failed with a reason people can read; return how many."""
-    return Submission.objects.filter(pk__in=submission_ids, status=Submission.Status.PENDING).update(
+    failed = Submission.objects.filter(pk__in=submission_ids, status=Submission.Status.PENDING).update(
         status=Submission.Status.FAILED, error=error[:2000], updated_at=timezone.now()
     )
+    transaction.on_commit(lambda: wake.predictions_announce(submission_ids=submission_ids))
+    return failed
 
 
 def submissions_predict_or_fail(*, submission_ids: list[int]) -> None:

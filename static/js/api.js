@@ -42,10 +42,9 @@ function parse(text) {
   try { return text ? JSON.parse(text) : null; } catch (e) { return null; }
 }
 
-async function request(method, url, body) {
+async function request(method, url, body, { keepalive = method !== "POST" && method !== "GET" } = {}) {
   const { headers, payload } = encode(body);
   // keepalive: a delete or correction sent just before leaving the page still arrives.
-  const keepalive = method !== "POST" && method !== "GET";
   let response;
   try {
     response = await fetch(url, { method, headers, body: payload, credentials: "same-origin", keepalive });
@@ -96,4 +95,14 @@ export function withdraw(base, id) {
 
 export function remove(base, id) {
   return request("DELETE", member(base, id));
+}
+
+// A prediction that stores nothing: the answer of a submission without its id (while someone draws).
+export async function preview(url, body) {
+  return (await request("POST", new URL(url, document.baseURI).href, body)).data;
+}
+
+// Store a submission as the page goes away: keepalive lets the request outlive the page; nobody reads the answer.
+export function keepOnLeave(base, body) {
+  request("POST", new URL("?wait=0", collection(base)).href, body, { keepalive: true }).catch(() => { /* gone */ });
 }

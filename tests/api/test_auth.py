@@ -2,6 +2,8 @@ import base64
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -111,8 +113,37 @@ def test_session_auth_with_csrf_creates_corrects_and_deletes(user, password):
     upload = {"image": SimpleUploadedFile("digit.png", digit_png(0), content_type="image/png"), "source": "upload"}
 
     created = browser.post(f"{SUBMISSIONS}?wait=0", upload, format="multipart", **csrf)
-    assert created.status_code == 202, created.content
+    # The embedded default predicts before it stores: done at once, whatever the wait.
+    assert created.status_code == 201, created.content
     url = f"{SUBMISSIONS}{created.json()['id']}/"
     assert browser.put(f"{url}correction/", {"label": 4}, format="json", **csrf).status_code == 200
     assert browser.delete(f"{url}correction/", **csrf).status_code == 204
     assert browser.delete(url, **csrf).status_code == 204
+
+
+def test_a_token_costs_no_query_once_warm(api, active_version):
+    assert api.get("/api/v1/models/active/").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get("/api/v1/models/active/").status_code == 200
+    # Only the endpoint's own read: authentication and throttling add none.
+    assert len(queries) == 1 and "recognizer_modelversion" in queries[0]["sql"], queries.captured_queries
+
+
+@pytest.mark.parametrize("change", ["delete", "rotate", "deactivate", "delete-user"])
+def test_a_revoked_token_is_refused_at_once_though_it_was_cached(api, user, change):
+    assert api.get(SUBMISSIONS).status_code == 200
+    token = Token.objects.get(user=user)
+    if change == "delete":
+        token.delete()
+    elif change == "rotate":
+        token.delete()
+        fresh = Token.objects.create(user=user)
+    elif change == "deactivate":
+        user.is_active = False
+        user.save()
+    else:
+        user.delete()
+    assert_error(api.get(SUBMISSIONS), 401, "authentication_failed")
+    if change == "rotate":
+        api.credentials(HTTP_AUTHORIZATION=f"Token {fresh.key}")
+        assert api.get(SUBMISSIONS).status_code == 200

@@ -47,7 +47,7 @@ def test_a_batch_of_data_urls_in_json(api):
     assert {item["source"] for item in response.json()} == {"canvas"}
 
 
-def test_a_batch_still_predicting_answers_202_pending(api):
+def test_a_batch_still_predicting_answers_202_pending(api, with_workers):
     response = api.post(f"{BATCH}?wait=0", {"images": _files([digit_png(0), digit_png(1)])}, format="multipart")
     assert response.status_code == 202
     assert [item["status"] for item in response.json()] == ["pending", "pending"]
@@ -57,7 +57,7 @@ def test_64_images_are_accepted_and_65_refused(api):
     accepted = api.post(f"{BATCH}?wait=0", {"images": _files([digit_png(0)] * 64)}, format="multipart")
     refused = api.post(f"{BATCH}?wait=0", {"images": _files([digit_png(0)] * 65)}, format="multipart")
 
-    assert accepted.status_code == 202, accepted.content
+    assert accepted.status_code == 201, accepted.content
     assert len(accepted.json()) == 64
     assert_error(refused, 400, "batch_too_large")
     assert Submission.objects.count() == 64

@@ -162,7 +162,7 @@ def test_an_unknown_method_is_405_json(api):
 def test_the_declared_type_of_a_data_url_is_not_trusted(api):
     bmp = encode(Image.open(io.BytesIO(digit_png(2))), "BMP")
     response = api.post(f"{SUBMISSIONS}?wait=0", {"image": _data_url(bmp, "text/html")}, format="json")
-    assert response.status_code == 202, response.content
+    assert response.status_code == 201, response.content
     assert Submission.objects.get().image_content_type == "image/bmp"
 
 

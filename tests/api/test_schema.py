@@ -75,7 +75,13 @@ def test_every_operation_is_under_its_resource_tag(client):
     assert tags[("/api/v1/models/retrain/", "post")] == ["models"]
     assert tags[("/api/v1/models/retrain/{job_id}/", "get")] == ["models"]
     assert tags[("/api/v1/models/", "get")] == ["models"]
-    assert {tag for operation_tags in tags.values() for tag in operation_tags} == {"auth", "submissions", "models"}
+    assert tags[("/api/v1/predictions/", "post")] == ["predictions"]
+    assert {tag for operation_tags in tags.values() for tag in operation_tags} == {
+        "auth",
+        "predictions",
+        "submissions",
+        "models",
+    }
 
 
 def test_the_docs_page_is_served_by_the_app_itself(client):

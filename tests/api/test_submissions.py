@@ -81,8 +81,8 @@ def test_missing_image_is_400(api):
     assert_error(api.post(SUBMISSIONS, {"source": "api"}, format="json"), 400, "required")
 
 
-def test_prediction_not_ready_in_time_answers_202_pending_with_location(api):
-    # Without a real commit the in-process prediction never runs: the submission stays pending.
+def test_prediction_not_ready_in_time_answers_202_pending_with_location(api, with_workers):
+    # With workers and none running, the submission stays pending.
     response = api.post(f"{SUBMISSIONS}?wait=0", _upload(digit_png(0)), format="multipart")
 
     assert response.status_code == 202, response.content

@@ -43,6 +43,8 @@ def context_options() -> dict:
     return {"viewport": {"width": 1100, "height": 900}, "color_scheme": "light"}
 
 
+# A drawing never stored is stored as its page closes (a keepalive POST): a test that draws ends by storing it
+# (Predict, Clear), or that request would reach the live server while the database is being emptied.
 @pytest.fixture
 def page(chromium, context_options, live_server):
     context = chromium.new_context(base_url=live_server.url, **context_options)

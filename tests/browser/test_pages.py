@@ -57,6 +57,15 @@ def prediction(page) -> str:
     return page.locator("#result-digit").inner_text()
 
 
+def stored_prediction(page) -> str:
+    """Press Predict and wait until the panel shows the stored submission's answer; return the digit."""
+    page.get_by_role("button", name="Predict").click()
+    page.locator('#result[data-kind="canvas"][data-state="done"][data-busy="false"]').wait_for(
+        timeout=PREDICTION_TIMEOUT_MS
+    )
+    return page.locator("#result-digit").inner_text()
+
+
 def wait_until(condition, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -84,7 +93,9 @@ def test_drawing_with_the_mouse_shows_the_right_prediction(drawing_page, strokes
     bars = page.locator("#bars li")
     expect(bars).to_have_count(10)
     expect(page.locator(f'#bars li.top[data-digit="{digit}"]')).to_have_count(1)
-    # The 28x28 input the model saw is shown beside the drawing.
+    # Once the drawing is stored, the 28x28 input the model saw is shown beside it.
+    expect(page.locator("#input-figure")).to_be_hidden()
+    assert stored_prediction(page) == digit
     expect(page.locator("#input-image")).to_have_js_property("naturalWidth", 28)
 
 
@@ -101,7 +112,7 @@ def test_correcting_a_drawing_and_finding_it_in_history(drawing_page, user):
     expect(page.get_by_role("button", name="It was 9")).to_have_attribute("aria-pressed", "false")
     assert_everything_named(page)
 
-    # Live prediction kept only the latest answer for this drawing.
+    # Previews stored nothing: the correction stored the drawing, once.
     assert wait_until(lambda: Submission.objects.filter(owner=user).count() == 1)
     submission = Submission.objects.select_related("correction").get(owner=user)
     assert (submission.source, submission.predicted_digit, submission.correction.label) == ("canvas", 7, 4)
@@ -179,7 +190,7 @@ def test_a_prediction_still_pending_is_polled_until_done(drawing_page):
 
     page.route("**/api/v1/submissions/?wait=*", answer_pending)
     draw(page, ONE)
-    assert prediction(page) == "1"
+    assert stored_prediction(page) == "1"
     assert polled, "the page never polled the pending submission"
 
 
@@ -202,6 +213,8 @@ def test_a_pen_draws_too(drawing_page):
     assert page.evaluate("window.pointerTypes") == ["pen"]
     assert prediction(page) == "1"
     assert page.evaluate(COUNT_INK) > 0
+    # Stored now: a drawing left on the page is stored as the page closes, which would race the test's teardown.
+    assert stored_prediction(page) == "1"
 
 
 def test_empty_canvas_shows_a_hint_and_clear_really_clears(drawing_page, user):
@@ -224,16 +237,16 @@ def test_empty_canvas_shows_a_hint_and_clear_really_clears(drawing_page, user):
     page.keyboard.press("Escape")
     assert page.evaluate(COUNT_INK) == 0
     expect(page.locator("#result-hint")).to_be_visible()
-    # Clear keeps what was predicted; undoing a drawing to nothing takes its submission back.
+    # Clear stores the drawing it ends; undoing a drawing to nothing stores nothing of it.
     assert wait_until(lambda: Submission.objects.filter(owner=user).count() == 2)
     draw(page, ONE)
     prediction(page)
-    assert wait_until(lambda: Submission.objects.filter(owner=user).count() == 3)
     page.keyboard.press("Control+z")
     assert page.evaluate(COUNT_INK) == 0
     expect(page.locator("#result-hint")).to_be_visible()
     expect(page.locator("#result-main")).to_be_hidden()
-    assert wait_until(lambda: Submission.objects.filter(owner=user).count() == 2)
+    expect(page.locator("#result")).to_have_attribute("data-busy", "false")
+    assert Submission.objects.filter(owner=user).count() == 2
 
 
 def test_dark_mode_toggle_is_remembered(drawing_page):
@@ -312,6 +325,8 @@ def test_touch_drawing_draws_instead_of_scrolling(phone):
     x, y = heading["x"] + 10, heading["y"] + heading["height"] / 2
     swipe(page, (x, y), (x, 1))
     page.wait_for_function("window.scrollY > 0")
+    # Stored now: a drawing left on the page is stored as the page closes, which would race the test's teardown.
+    stored_prediction(page)
 
 
 def flag_what_is_stored(page, reason: str) -> None:
@@ -339,6 +354,7 @@ def test_a_flagged_drawing_says_so_with_the_closest_digit_small(drawing_page, us
     page = drawing_page
     flag_what_is_stored(page, reason)
     draw(page, SEVEN)
+    page.get_by_role("button", name="Predict").click()
     page.locator(f'#result[data-state="done"][data-busy="false"][data-verdict="{reason}"]').wait_for(
         timeout=PREDICTION_TIMEOUT_MS
     )
@@ -411,3 +427,53 @@ def test_history_shows_the_verdict_filters_it_and_marks_not_a_digit(drawing_page
     page.reload()
     expect(page.locator(f"#submission-{flagged.pk} .correct-select")).to_have_value("none")
     assert_everything_named(page)
+
+
+def test_a_drawing_is_previewed_while_drawn_and_stored_once_when_it_ends(drawing_page, user):
+    page = drawing_page
+    previews = []
+    page.on("request", lambda r: previews.append(r.url) if r.url.endswith("/api/v1/predictions/") else None)
+
+    def rows():
+        return Submission.objects.filter(owner=user).order_by("pk")
+
+    # A seven drawn stroke by stroke, pausing after each: every pause is previewed, nothing is stored.
+    for stroke in SEVEN:
+        draw(page, [stroke])
+        prediction(page)
+    assert prediction(page) == "7"
+    assert len(previews) >= 2
+    assert not rows().exists()
+    # Predict ends it: one row. Pressing it again, or Clear, adds none.
+    assert stored_prediction(page) == "7"
+    page.get_by_role("button", name="Predict").click()
+    page.get_by_role("button", name="Clear").click()
+    expect(page.locator("#result")).to_have_attribute("data-busy", "false")
+    assert [(row.source, row.predicted_digit) for row in rows()] == [("canvas", 7)]
+
+    # A one, drawn with pauses and ended by Clear: one more row.
+    for stroke in [ONE[0][:2], ONE[0][1:]]:
+        draw(page, [stroke])
+        prediction(page)
+    page.get_by_role("button", name="Clear").click()
+    assert wait_until(lambda: rows().count() == 2)
+
+    # A seven ended by a correction: stored once, then corrected.
+    for stroke in SEVEN:
+        draw(page, [stroke])
+        prediction(page)
+    page.keyboard.press("9")
+    expect(page.locator("#correct-status")).to_contain_text("Saved: it was 9")
+    page.keyboard.press("4")
+    expect(page.locator("#correct-status")).to_contain_text("Saved: it was 4")
+    expect(page.locator("#result")).to_have_attribute("data-busy", "false")
+    assert wait_until(lambda: rows().filter(correction__label=4).exists())
+    assert sorted(row.predicted_digit for row in rows()) == [1, 7, 7]
+
+    # Cleared after its correction: nothing more to store. A last one left on the page: stored as the person leaves.
+    page.get_by_role("button", name="Clear").click()
+    draw(page, ONE)
+    prediction(page)
+    page.get_by_role("link", name="History", exact=True).click()
+    assert wait_until(lambda: rows().count() == 4)
+    assert sorted(row.predicted_digit for row in rows()) == [1, 1, 7, 7]

@@ -13,6 +13,7 @@ the baseline, which never ships.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -50,6 +51,15 @@ def _bodies(count: int) -> list[bytes]:
     return bodies
 
 
+def _profiler(wanted: bool):
+    """A pyinstrument profiler (sampling every 0.5 ms), or None."""
+    if not wanted:
+        return None
+    from pyinstrument import Profiler
+
+    return Profiler(interval=0.0005)
+
+
 def _load() -> str:
     return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -69,8 +79,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--requests", type=int, default=300, help="timed requests to each (default 300)")
         parser.add_argument("--warmup", type=int, default=30, help="untimed requests to each first (default 30)")
+        parser.add_argument(
+            "--profile", action="store_true", help="profile the product's timed requests (pyinstrument) and print it"
+        )
 
-    def handle(self, *args, requests: int, warmup: int, **options):
+    def handle(self, *args, requests: int, warmup: int, profile: bool = False, **options):
         if connection.vendor != "sqlite" or settings.REDIS_URL:
             self.stderr.write("Note: not the embedded default (SQLite, no REDIS_URL); figures are for this set-up.")
         with tempfile.TemporaryDirectory(prefix="bench-api-") as scratch:
@@ -92,7 +105,7 @@ class Command(BaseCommand):
             task_log.setLevel(logging.WARNING)
             try:
                 connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-                product, baseline = self._measure(requests=requests, warmup=warmup)
+                product, baseline = self._measure(requests=requests, warmup=warmup, profile=profile)
             finally:
                 connection.creation.destroy_test_db(old_name, verbosity=0)
                 task_log.setLevel(task_log_level)
@@ -100,7 +113,7 @@ class Command(BaseCommand):
                 teardown_test_environment()
         self._report(product, baseline, requests=requests)
 
-    def _measure(self, *, requests: int, warmup: int) -> tuple[list[float], list[float]]:
+    def _measure(self, *, requests: int, warmup: int, profile: bool) -> tuple[list[float], list[float]]:
         from django.contrib.auth import get_user_model
         from rest_framework.authtoken.models import Token
 
@@ -111,7 +124,11 @@ class Command(BaseCommand):
         for url in (PRODUCT_URL, BASELINE_URL):
             for index in range(warmup):
                 _post_ms(client, url, bodies[index % len(bodies)])
-            runs.append([_post_ms(client, url, bodies[index % len(bodies)]) for index in range(requests)])
+            profiler = _profiler(profile and url == PRODUCT_URL)
+            with profiler or contextlib.nullcontext():
+                runs.append([_post_ms(client, url, bodies[index % len(bodies)]) for index in range(requests)])
+            if profiler:
+                self.stdout.write(profiler.output_text(unicode=True, color=False, show_all=False))
             self.stdout.write(f"measured {url}; load average {_load()}")
         product, baseline = runs
         return product, baseline

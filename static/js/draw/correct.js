@@ -1,22 +1,26 @@
 // Corrections: save, replace or withdraw the label of the prediction on show, through the API.
 // A label is a digit 0-9, or null for "not a digit" (sent as {"label": null}).
+// A drawing only previewed so far is stored first: correcting it is one of the ways a drawing ends.
 import * as api from "../api.js";
 
 export function createCorrector({ apiBase, pad, panel, predictor }) {
-  let pending = null;  // {label}: a label typed while the drawing's prediction was on its way
+  let queued = null;  // {label}: the label to save once the drawing is stored; a newer key press replaces it
 
   function correct(label) {
-    if (predictor.drawingInFlight() && pad.hasInk()) { pending = { label }; return; }
-    const meta = predictor.current();
-    if (!meta || !meta.submission || panel.state() !== "done") return;
-    save(meta, label);
+    if (queued) { queued.label = label; return; }
+    if (!predictor.current() && !pad.hasInk()) return;  // nothing on show and nothing drawn
+    const entry = queued = { label };
+    predictor.keep().then((meta) => {
+      if (queued !== entry) return;  // the drawing started over meanwhile
+      queued = null;
+      if (meta && meta.submission && predictor.current() === meta) save(meta, entry.label);
+    });
   }
 
   // Tapping the saved label again takes the correction back.
   function save(meta, label) {
     const { submission } = meta;
     const withdraw = Boolean(submission.correction) && submission.correction.label === label;
-    meta.correcting = true;  // so a newer prediction does not delete the submission meanwhile
     const call = withdraw ? api.withdraw(apiBase, submission.id) : api.correct(apiBase, submission.id, label);
     panel.say("Saving…");
     call.then((answer) => {
@@ -25,21 +29,16 @@ export function createCorrector({ apiBase, pad, panel, predictor }) {
       if (predictor.current() === meta) panel.showCorrection(submission, withdraw ? "Correction removed." : undefined);
     }, (error) => {
       if (predictor.current() === meta) panel.showCorrection(submission, "Not saved: " + error.detail);
-    }).then(() => { meta.correcting = false; });
+    });
   }
 
   return {
     correct,
     shown(meta) {
       panel.showCorrection(meta.submission);
-      if (pending === null) return;
-      const { label } = pending;
-      pending = null;
-      // Straight to save: `correct` would see the request that is just ending and queue the label again.
-      if (meta.submission) save(meta, label);
     },
     forget() {
-      pending = null;
+      queued = null;
     },
   };
 }

@@ -18,14 +18,14 @@ function start(root) {
   const pad = createPad(document.getElementById("pad"), {
     beforeStroke: () => predictor.leaveUpload(),
     onInk: () => predictor.schedule(),
-    onStrokeEnd: () => predictor.predictNow(),
+    onStrokeEnd: () => predictor.previewNow(),
     onRender: (hasInk) => {
       root.classList.toggle("has-ink", hasInk);
       undoButton.disabled = !hasInk;
     },
   });
   const predictor = createPredictor({
-    apiBase, pad, panel,
+    apiBase, previewApi: root.dataset.previewApi, pad, panel,
     hooks: { shown: (meta) => corrector.shown(meta), startedOver: () => corrector.forget() },
   });
   const corrector = createCorrector({ apiBase, pad, panel, predictor });
@@ -33,16 +33,18 @@ function start(root) {
   // Undoing the last stroke ends the drawing rather than predicting a blank pad.
   function undo() {
     if (!pad.undo()) return;
-    if (pad.hasInk()) predictor.predictNow();
+    if (pad.hasInk()) predictor.edited();
     else predictor.dropDrawing();
   }
 
   panel.onDigit(corrector.correct);
   wireInputs(document, {
-    undo, clear: predictor.clear, predict: predictor.predictNow,
+    undo, clear: predictor.clear, predict: predictor.predict,
     correct: corrector.correct, predictFile: predictor.predictFile,
   });
   predictor.start();
+  // pagehide, not unload: it also fires when the page goes into the back-forward cache.
+  window.addEventListener("pagehide", predictor.leavePage);
   window.addEventListener("resize", pad.resize);
   pad.resize();
 }

@@ -87,17 +87,23 @@ export function createPanel(doc, inputUrl) {
     });
   }
 
+  // A preview has no id yet: what the model saw is shown once the drawing is stored.
   function showPictures(submission, original, kind) {
-    const url = inputUrl(submission.id);
-    $("input-image").src = url;
-    $("input-link").href = url;
+    const stored = submission.id != null;
+    const url = stored ? inputUrl(submission.id) : "";
+    $("input-figure").hidden = !stored;
+    if (stored) {
+      $("input-image").src = url;
+      $("input-link").href = url;
+    }
     $("original-image").src = original;
     $("original-image").alt = kind === "upload" ? "The picture you uploaded" : "Your drawing";
   }
 
   function showPrediction(submission, original, kind) {
     result.dataset.state = "done";
-    result.dataset.submission = submission.id;
+    result.dataset.submission = submission.id != null ? submission.id : "";
+    result.dataset.kind = kind;
     hint.hidden = true;
     main.hidden = false;
     details.hidden = false;

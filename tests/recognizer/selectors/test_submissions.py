@@ -7,6 +7,7 @@ import time
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from recognizer.models import Correction, Submission
 from recognizer.selectors.submissions import (
@@ -16,6 +17,8 @@ from recognizer.selectors.submissions import (
     submission_wait,
     submissions_wait,
 )
+from recognizer.services.submissions import submissions_predict
+from tests.celery.conftest import REDIS_TEST_URL
 from tests.factories import CorrectionFactory, SubmissionFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +69,36 @@ def test_waiting_for_one_sees_its_prediction_stored_after_it_started():
 
     worker.join()
     assert waited.status == "done" and waited.predicted_digit == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_redis_broker_the_wait_is_woken_by_the_prediction_not_polling(settings, active_version):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = REDIS_TEST_URL
+    submission = _pending(1)[0]
+    first_read = threading.Event()
+
+    def note_first_read(execute, sql, params, many, context):
+        first_read.set()
+        return execute(sql, params, many, context)
+
+    def predict() -> None:
+        try:
+            first_read.wait()
+            time.sleep(0.3)  # long enough for a poll to ask several times
+            submissions_predict(submission_ids=[submission.pk])  # the worker's service: stores, then wakes
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=predict)
+    worker.start()
+    with connection.execute_wrapper(note_first_read), CaptureQueriesContext(connection) as queries:
+        waited = submission_wait(submission_id=submission.pk, timeout=60)
+    worker.join()
+
+    assert waited.status == "done" and waited.model_version == active_version
+    # One read before waiting, one after being woken: no polling in between.
+    assert len(queries) == 2, queries.captured_queries
 
 
 @pytest.mark.django_db

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from recognizer.models import Submission
@@ -18,6 +21,7 @@ from recognizer.services.submissions import (
     submission_create,
     submission_delete,
     submission_predict,
+    submission_preview,
     submissions_fail,
     submissions_sweep_pending,
 )
@@ -128,7 +132,7 @@ def test_predicting_a_deleted_submission_is_a_quiet_no_op(active_version):
     assert submission_predict(submission_id=987654) is None
 
 
-def test_submissions_wait_for_the_commit_before_they_are_predicted(user, active_version):
+def test_submissions_wait_for_the_commit_before_they_are_predicted(user, active_version, with_workers):
     # Without a commit nothing is sent: a worker must never see a row that is not there yet.
     submission = submission_create(owner=user, image=digit_png(3), source="canvas")
     submission.refresh_from_db()
@@ -189,3 +193,54 @@ def test_a_prediction_that_fails_is_recorded_and_the_submission_kept(user, activ
     model_version_activate(version=active_version)
     Submission.objects.filter(pk=submission.pk).update(status=Submission.Status.PENDING)
     assert submission_predict(submission_id=submission.pk).predicted_digit == sample_digit(0)[1]
+
+
+def _writes(queries) -> list[str]:
+    skipped = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN")
+    return [query["sql"] for query in queries if not query["sql"].lstrip().upper().startswith(skipped)]
+
+
+def test_without_workers_a_submission_is_predicted_then_stored_in_one_insert(user, active_version):
+    with CaptureQueriesContext(connection) as queries:
+        submission = submission_create(owner=user, image=digit_png(0), source="canvas")
+    writes = _writes(queries)
+    assert len(writes) == 1 and writes[0].startswith('INSERT INTO "recognizer_submission"'), writes
+    stored = Submission.objects.get(pk=submission.pk)
+    assert (stored.status, stored.predicted_digit) == (Submission.Status.DONE, sample_digit(0)[1])
+    assert stored.model_version == active_version and stored.predicted_at is not None
+    # Written once, as received.
+    assert stored.image.read() == digit_png(0)
+
+
+def test_a_batch_without_workers_is_stored_predicted_in_one_insert(user, active_version):
+    with CaptureQueriesContext(connection) as queries:
+        created = submission_batch_create(owner=user, images=[digit_png(3), digit_png(4)], source="api")
+    assert len(_writes(queries)) == 1
+    stored = Submission.objects.filter(pk__in=[s.pk for s in created]).order_by("pk")
+    assert [s.predicted_digit for s in stored] == [sample_digit(3)[1], sample_digit(4)[1]]
+
+
+def _media_files(root) -> set[str]:
+    return {os.path.join(folder, name) for folder, _dirs, names in os.walk(root) for name in names}
+
+
+def test_a_preview_predicts_like_a_submission_and_stores_nothing(user, active_version, settings):
+    files_before = _media_files(settings.MEDIA_ROOT)
+    with CaptureQueriesContext(connection) as queries:
+        preview = submission_preview(owner=user, image=digit_png(0), source="canvas")
+    assert _writes(queries) == []
+    assert preview.pk is None and not preview.image
+    assert (preview.status, preview.predicted_digit) == (Submission.Status.DONE, sample_digit(0)[1])
+    assert not Submission.objects.exists()
+    assert _media_files(settings.MEDIA_ROOT) == files_before
+
+
+def test_a_preview_refuses_what_a_submission_refuses(user, active_version):
+    with pytest.raises(EmptyImage):
+        submission_preview(owner=user, image=blank_png(), source="canvas")
+    with pytest.raises(ValidationError):
+        submission_preview(owner=user, image=digit_png(0), source="fax")
+
+
+def test_a_preview_is_predicted_here_even_with_workers(user, active_version, with_workers):
+    assert submission_preview(owner=user, image=digit_png(0), source="api").status == Submission.Status.DONE
