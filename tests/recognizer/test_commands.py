@@ -137,7 +137,7 @@ def test_evaluate_model_reads_written_numbers(active_version, tmp_path):
     call_command("evaluate_model", "--sample", "--numbers", "12", "--output-dir", str(tmp_path), stdout=out)
 
     text = out.getvalue()
-    report = json.loads(text[text.index("{\n  \"numbers\"") :])
+    report = json.loads(text[text.index('{\n  "numbers"') :])
     assert report["numbers"] == 12
     assert {"all", "separated", "close", "touching", "canvas", "file", "photo"} <= set(report["exact_match"])
     assert report["exact_match"]["all"] >= 0.25  # 74% on 900 (docs/benchmarks.md)
