@@ -15,7 +15,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from recognizer import conf, dispatch
+from recognizer import conf, dispatch, metrics
 from recognizer.models import Submission
 from recognizer.selectors.submissions import submissions_stale_pending
 from recognizer.services.files import files_removed_on_error
@@ -127,6 +127,7 @@ def submissions_predict(*, submission_ids: list[int]) -> list[Submission]:
                 for name, value in fields.items():
                     setattr(submission, name, value)
                 done.append(submission)
+    metrics.predictions_record(submissions=done)
     return done
 
 
