@@ -55,7 +55,8 @@ class RequestIdFilter(logging.Filter):
 
 
 def _request_id_from(request) -> str:
-    offered = request.headers.get(REQUEST_ID_HEADER, "")
+    # META, not request.headers: that one parses every header of the request, and costs more than all the rest here.
+    offered = request.META.get("HTTP_X_REQUEST_ID", "")
     return offered if SANE_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
 
 
