@@ -73,4 +73,3 @@ def test_an_error_is_reported_with_the_django_and_celery_integrations(capture_se
     assert event["logger"] == "recognizer.dispatch"
     assert event["environment"] == "test"
     assert {"django", "celery"} <= set(event["sdk"]["integrations"])
-
