@@ -125,13 +125,14 @@ def metrics_exposition() -> bytes:
     return generate_latest(registry) + product
 
 
-def _bearer_token_matches(request, token: str) -> bool:
-    scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(offered.strip().encode(), token.encode())
+def bearer_token_matches(authorization: str, token: str) -> bool:
+    """Whether an Authorization header carries `token` as a bearer token (compared in constant time)."""
+    scheme, _, offered = authorization.partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(offered.strip().encode(), token.encode())
 
 
 def metrics(request) -> HttpResponse:
-    if not _bearer_token_matches(request, settings.METRICS_TOKEN):
+    if not bearer_token_matches(request.META.get("HTTP_AUTHORIZATION", ""), settings.METRICS_TOKEN):
         return HttpResponse("Unauthorized\n", status=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     return HttpResponse(metrics_exposition(), content_type=CONTENT_TYPE_LATEST)
 
