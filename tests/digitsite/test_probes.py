@@ -7,6 +7,8 @@ import contextlib
 import django
 import pytest
 from django.conf import settings as django_settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connections
 
 from recognizer.inference import engine
@@ -14,6 +16,7 @@ from recognizer.inference import engine
 pytestmark = pytest.mark.django_db
 CLOSED_PORT_URL = "redis://127.0.0.1:1/0"
 TOKEN = "metrics-token-for-tests-0123456789"
+REDIS_TEST_URL = "redis://127.0.0.1:6379/14"
 
 
 def test_healthz_answers_without_login_and_touches_nothing(client, django_assert_num_queries):
@@ -41,12 +44,15 @@ def test_readyz_lists_each_check_with_its_time(client, active_version):
     assert engine._loaded, "the readiness check did not load the active version"
 
 
-def test_readyz_checks_broker_and_cache_with_redis(client, active_version, settings):
+def with_redis(settings) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    settings.CELERY_BROKER_URL = settings.REDIS_URL = "redis://127.0.0.1:6379/14"
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/14"}
-    }
+    settings.CELERY_BROKER_URL = settings.REDIS_URL = REDIS_TEST_URL
+    redis_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_TEST_URL}
+    settings.CACHES = {"default": redis_cache}
+
+
+def test_readyz_checks_broker_and_cache_with_redis(client, active_version, settings, stored_copy):
+    with_redis(settings)
     engine.clear()
 
     response = client.get("/readyz")
@@ -56,7 +62,24 @@ def test_readyz_checks_broker_and_cache_with_redis(client, active_version, setti
     assert not engine._loaded, "with a broker the web process must not load the model"
 
 
-def test_readyz_answers_503_naming_the_broker_when_it_is_down(client, active_version, settings):
+def test_with_redis_readyz_needs_the_served_copy_in_storage_for_the_workers(
+    client, active_version, settings, stored_copy
+):
+    with_redis(settings)
+    kept = default_storage.open(stored_copy).read()
+    default_storage.delete(stored_copy)
+    try:
+        response = client.get("/readyz")
+    finally:
+        default_storage.save(stored_copy, ContentFile(kept))
+
+    assert response.status_code == 503
+    model = response.json()["checks"]["model"]
+    assert model["ok"] is False
+    assert model["error"] == "Unavailable: The active version's served copy is not in storage"
+
+
+def test_readyz_answers_503_naming_the_broker_when_it_is_down(client, active_version, settings, stored_copy):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = CLOSED_PORT_URL
 

@@ -20,7 +20,7 @@ def test_check_ready_prints_each_check_and_passes(active_version, capsys):
     assert {"database", "migrations", "model", "storage"} <= set(report["checks"])
 
 
-def test_check_ready_fails_naming_the_broker(active_version, settings, capsys):
+def test_check_ready_fails_naming_the_broker(active_version, settings, capsys, stored_copy):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
 
