@@ -220,6 +220,14 @@ def served_copy_for(version) -> Path:
     return _shared_served_copy(version.artifact, local_artifact_path(version), label=str(version))
 
 
+def served_copy_stored(version) -> bool:
+    """Whether the version's file and its served copy are in storage, for any machine to load without TensorFlow."""
+    from training.serving import SERVING_FORMAT
+
+    storage, name = version.artifact.storage, version.artifact.name
+    return storage.exists(name) and storage.exists(f"{name}.{SERVING_FORMAT}.tflite")
+
+
 def served_detector_for(version) -> Path:
     """Return a local served copy of the version's detector."""
     return _shared_served_copy(version.detector, local_detector_path(version), label=f"{version}'s detector")

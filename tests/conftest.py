@@ -67,3 +67,19 @@ def with_workers(settings):
     """A broker is configured, so predictions are left to workers; none runs here, and nothing is sent
     (the test's transaction never commits): new submissions stay pending."""
     settings.CELERY_TASK_ALWAYS_EAGER = False
+
+
+@pytest.fixture
+def stored_copy(active_version) -> str:
+    """The active version's served copy in storage, as the release step's ensure_model leaves it; returns its name."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from recognizer.inference import served_copy_for
+    from training.serving import SERVING_FORMAT
+
+    local = served_copy_for(active_version)
+    name = f"{active_version.artifact.name}.{SERVING_FORMAT}.tflite"
+    if not default_storage.exists(name):  # this process had the copy cached already; storage may not
+        default_storage.save(name, ContentFile(local.read_bytes()))
+    return name

@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 
+from digitsite.logs import logging_settings
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 env = environ.Env()
@@ -43,6 +45,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: request id, one log line and the HTTP metrics for every answer (digitsite/observability.py).
+    "digitsite.observability.RequestObservabilityMiddleware",
+    # /healthz, /readyz and /metrics, before the host and HTTPS checks that would refuse probes (digitsite/probes.py).
+    "digitsite.probes.ProbesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -282,10 +288,26 @@ SPECTACULAR_SETTINGS = {
     "PATH_CONVERTER_OVERRIDES": {"api_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999}},
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-}
+# LOG_FORMAT: "plain" (the default here and in `make run`) or "json" (production's default): digitsite/logs.py.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = logging_settings(log_format=LOG_FORMAT, level=LOG_LEVEL)
+
+# Operations (docs/operations.md). /metrics answers only to `Authorization: Bearer <METRICS_TOKEN>`, and not at
+# all without one. Prometheus' multiprocess mode is switched on by PROMETHEUS_MULTIPROC_DIR, read by prometheus_client.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# A Celery worker touches this file every WORKER_HEARTBEAT_SECONDS (digitsite/heartbeat.py); give each worker on a
+# machine its own file.
+WORKER_HEARTBEAT_FILE = env("WORKER_HEARTBEAT_FILE", default="/tmp/digits-worker.heartbeat")
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
+
+# Error reporting, off unless SENTRY_DSN is set (digitsite/sentry.py).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from digitsite.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

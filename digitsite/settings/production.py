@@ -7,7 +7,7 @@ and ALLOWED_HOSTS must then come from the environment.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK, STORAGES, env
+from .base import LOG_LEVEL, REST_FRAMEWORK, STORAGES, env, logging_settings
 
 DEBUG = False
 # No default here: base.py's localhost list is for development, and a production
@@ -38,3 +38,7 @@ if not SECURE_HSTS_PRELOAD:
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# JSON lines for the log collector (digitsite/logs.py); LOG_FORMAT=plain to read them by eye.
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+LOGGING = logging_settings(log_format=LOG_FORMAT, level=LOG_LEVEL)

@@ -57,3 +57,8 @@ def corrections_split_counts() -> tuple[int, int]:
     accepted = _accepted_digits()
     held_out = accepted.filter(held_out=True).count()
     return accepted.count() - held_out, held_out
+
+
+def corrections_review_backlog_count() -> int:
+    """Count corrections waiting for an admin's review (served by the `correction_review_updated` index)."""
+    return Correction.objects.filter(review_state=Correction.Review.PENDING).count()

@@ -174,3 +174,8 @@ def submission_review_queue() -> QuerySet[Submission]:
 def submission_pixels(*, submission_id: int) -> bytes:
     """Return the 784 stored input bytes of one submission; raise Submission.DoesNotExist."""
     return bytes(Submission.objects.values_list("pixels", flat=True).get(pk=submission_id))
+
+
+def submissions_pending_count() -> int:
+    """Count submissions waiting for their prediction (served by the `submission_status_created` index)."""
+    return Submission.objects.filter(status=Submission.Status.PENDING).count()

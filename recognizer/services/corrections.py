@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from recognizer import conf
+from recognizer import conf, metrics
 from recognizer.models import Correction, Submission
 from recognizer.retraining.holdout import is_held_out
 from recognizer.services.retraining import retrain_start_if_due
@@ -71,6 +71,7 @@ def correction_set(*, submission: Submission, label: int | None, user: AbstractB
                 submission_id=locked.pk, label=label, review_state=review, reviewed_at=now if auto_accept else None
             )
             correction.save()
+            transaction.on_commit(lambda: metrics.correction_record(submission=submission))
         elif correction.label != label:
             _relabel(correction, label, now=now)
             correction.review_state = review

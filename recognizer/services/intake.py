@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recognizer import conf
+from recognizer import conf, metrics
 from training.preprocessing import IMAGE_FORMATS, ImageTooLarge, open_image, preprocess_image
 
 # Every content type an accepted image is served with.
@@ -23,6 +23,7 @@ class PreparedImage:
     extension: str
 
 
+@metrics.preprocessing_timed
 def image_prepare(*, data: bytes) -> PreparedImage:
     """Check one image and compute its model input.
 

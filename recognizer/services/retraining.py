@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from recognizer import conf, dispatch
+from recognizer import conf, dispatch, metrics
 from recognizer.models import Correction, ModelVersion, RetrainJob
 from recognizer.retraining.gate import gate_check
 from recognizer.retraining.pipeline import (
@@ -168,6 +168,7 @@ def _retrain_job_finish(job: RetrainJob, *, state: str, error: str = "", version
     if error:
         job.log += f"{job.finished_at:%H:%M:%S} Failed: {error}\n"
     job.save(update_fields=["state", "in_flight", "stage", "error", "finished_at", "progress", "result_version", "log"])
+    metrics.retrain_job_record(job=job)
 
 
 def _retrain_job_claim(job_id: int) -> tuple[RetrainJob, bool] | None:

@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from recognizer import conf, dispatch, wake
+from recognizer import conf, dispatch, metrics, wake
 from recognizer.models import ModelVersion, Submission
 from recognizer.selectors.submissions import submissions_stale_pending
 from recognizer.services.files import files_removed_on_error
@@ -108,6 +108,7 @@ def _submissions_store(built: list[tuple[Submission, PreparedImage]]) -> list[Su
         pending = [s.pk for s in submissions if s.status == Submission.Status.PENDING]
         if pending:
             transaction.on_commit(lambda: dispatch.predictions_dispatch(submission_ids=pending))
+    metrics.predictions_record(submissions=[s for s in submissions if s.status == Submission.Status.DONE])
     return submissions
 
 
@@ -181,6 +182,7 @@ def submissions_predict(*, submission_ids: list[int]) -> list[Submission]:
                 done.append(submission)
         # Wake the requests waiting for these answers once they can read them.
         transaction.on_commit(lambda: wake.predictions_announce(submission_ids=[s.pk for s in done]))
+    metrics.predictions_record(submissions=done)
     return done
 
 
