@@ -252,12 +252,9 @@ def _retrain(job: RetrainJob, log: Log) -> ModelVersion:
     read_at = timezone.now()  # a correction changed after this is not what the new version learned
     data, trained_ids = _training_data()
     train_count, holdout_count = data.counts
-    log(
-        job,
-        f"Fine-tuning {parent} on {train_count} accepted corrections, {holdout_count} held out for the gate.",
-        stage=RetrainJob.Stage.LOADING_DATA,
-        progress={"stage": RetrainJob.Stage.LOADING_DATA, "base_version": parent.number, "corrections": train_count},
-    )
+    stage = RetrainJob.Stage.LOADING_DATA
+    message = f"Fine-tuning {parent} on {train_count} accepted corrections, {holdout_count} held out for the gate."
+    log(job, message, stage=stage, progress={"stage": stage, "base_version": parent.number, "corrections": train_count})
 
     def on_event(event: dict) -> None:
         message, stage, progress = event_log_line(event)

@@ -246,7 +246,6 @@ def test_accepted_not_a_digit_corrections_teach_the_detector(small_retrain, user
     # Its detector and the parent's measured on the same generated non-digits, for the gate to compare.
     assert 0.0 <= version.metrics["honesty"]["parent_non_digits_flagged"] <= 1.0
     assert 0.0 <= version.metrics["honesty"]["non_digits_flagged"] <= 1.0
-    assert "non-digits flagged" in version.gate_reason
     assert Correction.objects.filter(pk__in=[c.pk for c in not_digits], trained_in=version).count() == len(not_digits)
 
 
