@@ -237,12 +237,8 @@ def _centred(ink: np.ndarray) -> np.ndarray | None:
         return None
 
 
-def _best_cuts(reader: _Reader, piece: _Piece, height: float) -> list[_Piece]:
-    """Return the cut of a piece into digits most likely to be single digits, all of them.
-
-    Every span between two candidate cuts of a plausible width is scored in one batch; a dynamic
-    programme keeps the cut with the best total: splitting a digit in two must pay for both halves.
-    """
+def _spans(reader: _Reader, piece: _Piece, height: float) -> tuple[dict[tuple[int, int], _Piece], int]:
+    """Return the spans between candidate cuts of a piece that are a plausible digit's width, and the cut count."""
     window, _ = reader.window(piece)
     positions = [0, *_cut_candidates(window.sum(axis=0), height), piece.right - piece.left]
     low, high = PIECE_WIDTH[0] * height, PIECE_WIDTH[1] * height
@@ -251,9 +247,13 @@ def _best_cuts(reader: _Reader, piece: _Piece, height: float) -> list[_Piece]:
         for i, j in itertools.combinations(range(len(positions)), 2)
         if low <= positions[j] - positions[i] <= high
     }
-    reader.rate(list(spans.values()))
+    return spans, len(positions)
+
+
+def _best_of(reader: _Reader, piece: _Piece, spans: dict[tuple[int, int], _Piece], count: int) -> list[_Piece]:
+    """Return the scored spans covering the piece whose total is best: splitting a digit must pay for both halves."""
     # best[j][k]: the highest total log score of k digits covering positions[0]..positions[j], and them.
-    best: list[dict[int, tuple[float, list[_Piece]]]] = [{} for _ in positions]
+    best: list[dict[int, tuple[float, list[_Piece]]]] = [{} for _ in range(count)]
     best[0][0] = (0.0, [])
     for (i, j), span in sorted(spans.items(), key=lambda item: item[0]):
         value = float(np.log(max(reader.fit[span], 1e-6)))
@@ -263,8 +263,21 @@ def _best_cuts(reader: _Reader, piece: _Piece, height: float) -> list[_Piece]:
     finished = best[-1]
     if not finished:  # no cut leaves every digit a plausible width: keep the piece whole
         return [piece]
-    k = max(finished, key=lambda count: finished[count][0])
+    k = max(finished, key=lambda digits: finished[digits][0])
     return finished[k][1]
+
+
+def _best_cuts(
+    reader: _Reader, pieces: list[_Piece], height: float, *, also: list[_Piece] = ()
+) -> dict[_Piece, list[_Piece]]:
+    """Return, per piece, its cut into digits most likely to be single digits, all of them.
+
+    Every span between two candidate cuts of every piece (and the pieces in `also`) is scored in one
+    batch: the model is called once, however many pieces need cutting.
+    """
+    plans = {piece: _spans(reader, piece, height) for piece in pieces}
+    reader.rate([span for spans, _ in plans.values() for span in spans.values()] + list(also))
+    return {piece: _best_of(reader, piece, spans, count) for piece, (spans, count) in plans.items()}
 
 
 def _apart(piece: _Piece, components: dict[int, _Group]) -> list[_Piece] | None:
@@ -276,14 +289,19 @@ def _apart(piece: _Piece, components: dict[int, _Group]) -> list[_Piece] | None:
     return [_Piece((part.labels[0],), part.left, part.right) for part in parts]
 
 
-def _alternatives(reader: _Reader, piece: _Piece, components: dict[int, _Group], height: float) -> list[_Piece]:
-    """Return the best reading of a doubtful piece: as it is, its pieces of ink apart, or cut into digits."""
-    options = [[piece]]
-    if len(piece.labels) > 1 and (apart := _apart(piece, components)):
-        options.append(apart)
-    if piece.right - piece.left > 2 * PIECE_WIDTH[0] * height:
-        options.append(_best_cuts(reader, piece, height))
-    return max(options, key=reader.total_log)
+def _reread_doubtful(
+    reader: _Reader, pieces: list[_Piece], components: dict[int, _Group], height: float
+) -> list[_Piece]:
+    """Replace each doubtful piece by its best reading: as it is, its pieces of ink apart, or cut into digits."""
+    doubtful = [piece for piece in pieces if reader.fit[piece] < SURE]
+    apart = {piece: _apart(piece, components) for piece in doubtful if len(piece.labels) > 1}
+    wide = [piece for piece in doubtful if piece.right - piece.left > 2 * PIECE_WIDTH[0] * height]
+    cuts = _best_cuts(reader, wide, height, also=[part for parts in apart.values() if parts for part in parts])
+    final = []
+    for piece in pieces:
+        options = [[piece]] if reader.fit[piece] >= SURE else [[piece], apart.get(piece), cuts.get(piece)]
+        final += max((option for option in options if option), key=reader.total_log)
+    return final
 
 
 def _join_detached(reader: _Reader, pieces: list[_Piece], height: float) -> list[_Piece]:
@@ -319,12 +337,11 @@ def _joined(a: _Piece, b: _Piece) -> _Piece:
 
 
 def _first_pieces(reader: _Reader, groups: list[_Group], height: float) -> list[_Piece]:
-    """Return each group as one piece or, when too wide for one digit, cut where it reads best."""
-    pieces = []
-    for group in groups:
-        whole = _Piece(tuple(group.labels), group.left, group.right)
-        pieces += _best_cuts(reader, whole, height) if group.width > WIDE * height else [whole]
-    return pieces
+    """Return each group as one piece or, when too wide for one digit, cut where it reads best; all scored."""
+    wholes = [_Piece(tuple(group.labels), group.left, group.right) for group in groups]
+    wide = [whole for whole, group in zip(wholes, groups, strict=True) if group.width > WIDE * height]
+    cuts = _best_cuts(reader, wide, height, also=[whole for whole in wholes if whole not in wide])
+    return [piece for whole in wholes for piece in cuts.get(whole, [whole])]
 
 
 def segment_image(image: Image.Image, *, score: Score, max_digits: int = MAX_DIGITS) -> list[DigitCrop]:
@@ -349,10 +366,7 @@ def segment_image(image: Image.Image, *, score: Score, max_digits: int = MAX_DIG
     reader = _Reader(ink, labels, score)
     pieces = _first_pieces(reader, groups, height)
     reader.rate(pieces)
-    final = []
-    for piece in pieces:
-        final += [piece] if reader.fit[piece] >= SURE else _alternatives(reader, piece, by_label, height)
-    final = _join_detached(reader, final, height)
+    final = _join_detached(reader, _reread_doubtful(reader, pieces, by_label, height), height)
     crops = [
         DigitCrop(box=tuple(int(round(v * factor)) for v in reader.inputs[piece][1]), pixels=reader.inputs[piece][0])
         for piece in final
