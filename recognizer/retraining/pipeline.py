@@ -7,6 +7,7 @@ metrics and a summary; progress goes out as plain events, which
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,17 +138,23 @@ def honesty_measure(
 NON_DIGIT_CHECK_PER_KIND = 150
 
 
+@functools.cache
 def non_digit_check_set() -> np.ndarray:
-    """Return generated non-digits in check styles (letters, symbols, shapes, ...) as model inputs."""
+    """Return generated non-digits in check styles (letters, symbols, shapes, ...) as model inputs, read-only.
+
+    The set is the same every time (a fixed seed) and takes some 15 s to draw: a worker draws it once.
+    """
     from training import outliers
     from training.honesty import CHECK_SEED, NON_DIGIT_KINDS
 
-    return np.concatenate(
+    inputs = np.concatenate(
         [
             outliers.outlier_inputs(kind, NON_DIGIT_CHECK_PER_KIND, CHECK_SEED, styles="check")
             for kind in NON_DIGIT_KINDS
         ]
     )
+    inputs.setflags(write=False)
+    return inputs
 
 
 def flagged_share(detector_path: Path, threshold: float, inputs: np.ndarray) -> float:
@@ -158,8 +165,9 @@ def flagged_share(detector_path: Path, threshold: float, inputs: np.ndarray) -> 
     return float((digit < threshold).mean())
 
 
-# What the detector replays beside people's "not a digit" pictures, so it forgets nothing it knew.
-DETECTOR_REPLAY = {"digits": 4000, "not_digits": 2000, "several": 1000}
+# What the detector replays beside people's "not a digit" pictures, so it forgets nothing it knew: shares of
+# the classifier's replay budget (RETRAIN_REPLAY_IMAGES; at its default of 6,000: 4,000, 2,000 and 1,000).
+DETECTOR_REPLAY = {"digits": 2 / 3, "not_digits": 1 / 3, "several": 1 / 6}
 
 
 def detector_refine(
@@ -190,13 +198,14 @@ def detector_refine(
     _check, replay = split_check_and_replay(data, FinetuneConfig(replay_images=replay_images))
     check = validation_indices(len(data.x_train))  # within the check images, so never in the replay
     rng = np.random.default_rng(seed)
-    mnist = data.x_train[rng.choice(replay, size=min(DETECTOR_REPLAY["digits"], len(replay)), replace=False)]
+    counts = {key: max(4, int(share * replay_images)) for key, share in DETECTOR_REPLAY.items()}
+    mnist = data.x_train[rng.choice(replay, size=min(counts["digits"], len(replay)), replace=False)]
     generated = [
-        outliers.outlier_inputs(kind, DETECTOR_REPLAY["not_digits"] // 4, outliers.TRAIN_SEED + 7, styles="train")
+        outliers.outlier_inputs(kind, counts["not_digits"] // 4, outliers.TRAIN_SEED + 7, styles="train")
         for kind in ("letters", "symbols", "shapes", "scribbles")
     ]
     several = outliers.outlier_inputs(
-        "several", DETECTOR_REPLAY["several"], outliers.TRAIN_SEED + 7, styles="train", mnist_train=data.x_train[replay]
+        "several", counts["several"], outliers.TRAIN_SEED + 7, styles="train", mnist_train=data.x_train[replay]
     )
     classes = DetectorData(
         digits=np.concatenate([digits.reshape(-1, 28, 28), mnist]),
