@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training import glyphs, outliers
+from training import digit_pieces, glyphs, outliers
 
 
 def test_glyphs_are_strokes_of_points_near_the_unit_box():
@@ -31,4 +31,4 @@ def test_glyph_outliers_are_reproducible_and_no_lone_upright_stroke():
 
     assert np.array_equal(first.inputs, again.inputs)
     assert {name.split(":")[1] for name in first.names} == {"borrowed", "warped", "primitives"}
-    assert not any(outliers._upright_line(pixels > 96) for pixels in first.inputs)
+    assert not any(digit_pieces.upright_line(pixels > 96) for pixels in first.inputs)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import training.data
-from training import outliers
+from training import digit_pieces, outliers
 from training.data import load_fashion_test, load_sample
 from training.outliers import (
     AMBIGUOUS,
@@ -120,7 +120,7 @@ def test_several_digit_pictures_hold_a_row_of_digits():
 
     for pixels in inputs:
         width, height = _ink_box(pixels)
-        assert width > height or outliers._pieces(pixels > 96) > 1
+        assert width > height or digit_pieces.ink_pieces(pixels > 96) > 1
 
 
 @pytest.mark.parametrize("kind", ["partial", "crops"])
@@ -128,7 +128,7 @@ def test_pieces_of_digits_are_neither_lone_upright_strokes_nor_loops(kind):
     for pixels in outlier_inputs(kind, 12, seed=0):
         width, height = _ink_box(pixels)
         assert width >= 0.6 * height
-        assert not outliers._has_hole(pixels > 96)
+        assert not digit_pieces.has_hole(pixels > 96)
 
 
 def test_the_mnist_test_set_is_never_loaded_and_refused_when_passed(monkeypatch):
