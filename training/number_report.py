@@ -8,7 +8,7 @@ read the way the service reads it: `training.segmentation` finds the digits
 reads them in one batch.
 
     python -m training.number_report training/artifacts/digit_cnn_v1.keras \
-        training/artifacts/digit_detector_v1.keras --data-dir ../shared/datasets/mnist
+        training/artifacts/digit_detector_v2.keras --data-dir ../shared/datasets/mnist
 """
 
 from __future__ import annotations

@@ -196,7 +196,7 @@ RECOGNIZER = {
     "INITIAL_DETECTOR_PATH": Path(
         env.str(
             "RECOGNIZER_INITIAL_DETECTOR",
-            default=str(BASE_DIR / "training" / "artifacts" / "digit_detector_v1.keras"),
+            default=str(BASE_DIR / "training" / "artifacts" / "digit_detector_v2.keras"),
         )
     ),
     "MODEL_CACHE_DIR": Path(env.str("RECOGNIZER_MODEL_CACHE", default=str(BASE_DIR / ".model-cache"))),
