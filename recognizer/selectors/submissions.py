@@ -6,13 +6,15 @@ import time
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet
 
 from recognizer import wake
-from recognizer.models import Submission
+from recognizer.models import Submission, SubmissionDigit
 
 # Corrections waiting for review first, then the least confident predictions;
 # the `submission_review_queue` index serves this order.
+# A number's digits as the pages and the API show them: everything but their 28x28 inputs.
+DIGITS = Prefetch("digits", queryset=SubmissionDigit.objects.defer("pixels").order_by("position"))
 REVIEW_ORDER = (F("needs_review").desc(), F("confidence").asc(nulls_last=True), F("created_at").desc())
 
 
@@ -23,6 +25,7 @@ def submission_list(
     corrected: bool | None = None,
     is_digit: bool | None = None,
     source: str | None = None,
+    kind: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     owner_id: int | None = None,
@@ -34,6 +37,7 @@ def submission_list(
     checked (no detector, or not predicted yet) match neither True nor False.
     """
     queryset = Submission.objects.select_related("correction", "model_version").defer("pixels")
+    queryset = queryset.prefetch_related(DIGITS)
     if user.is_staff:
         if owner_id is not None:
             queryset = queryset.filter(owner_id=owner_id)
@@ -50,6 +54,8 @@ def submission_list(
         queryset = queryset.filter(is_digit__in=[is_digit])
     if source:
         queryset = queryset.filter(source=source)
+    if kind:
+        queryset = queryset.filter(kind=kind)
     if created_after:
         queryset = queryset.filter(created_at__gte=created_after)
     if created_before:
@@ -63,7 +69,7 @@ def submission_get(*, user: AbstractBaseUser, submission_id: int, for_change: bo
     Someone else's submission is reported as missing, not forbidden, so ids
     reveal nothing. Staff may read any, but change only their own here.
     """
-    queryset = Submission.objects.select_related("correction", "model_version")
+    queryset = Submission.objects.select_related("correction", "model_version").prefetch_related(DIGITS)
     if for_change or not user.is_staff:
         queryset = queryset.filter(owner=user)
     return queryset.get(pk=submission_id)
@@ -77,7 +83,11 @@ def submissions_wait(*, submission_ids: list[int], timeout: float) -> list[Submi
     word is missing, it polls the database.
     """
     deadline = time.monotonic() + max(0.0, timeout)
-    queryset = Submission.objects.select_related("correction", "model_version").filter(pk__in=submission_ids)
+    queryset = (
+        Submission.objects.select_related("correction", "model_version")
+        .prefetch_related(DIGITS)
+        .filter(pk__in=submission_ids)
+    )
 
     def read() -> tuple[list[Submission], bool]:
         # `.all()`: a fresh query each time, not the first read's cached rows.
