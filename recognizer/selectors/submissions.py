@@ -178,7 +178,11 @@ def submission_review_queue() -> QuerySet[Submission]:
     First the corrections nobody reviewed yet, then the least confident
     predictions; one query fetches owner, model version and correction.
     """
-    return Submission.objects.select_related("owner", "model_version", "correction").order_by(*REVIEW_ORDER, "-id")
+    queryset = Submission.objects.select_related("owner", "model_version", "correction")
+    # A number's digits come with their inputs: the queue shows each one.
+    return queryset.prefetch_related(
+        Prefetch("digits", queryset=SubmissionDigit.objects.order_by("position"))
+    ).order_by(*REVIEW_ORDER, "-id")
 
 
 def submission_pixels(*, submission_id: int) -> bytes:
