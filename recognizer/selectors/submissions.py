@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet, prefetch_related_objects
 
 from recognizer import wake
 from recognizer.models import Submission, SubmissionDigit
@@ -83,11 +83,7 @@ def submissions_wait(*, submission_ids: list[int], timeout: float) -> list[Submi
     word is missing, it polls the database.
     """
     deadline = time.monotonic() + max(0.0, timeout)
-    queryset = (
-        Submission.objects.select_related("correction", "model_version")
-        .prefetch_related(DIGITS)
-        .filter(pk__in=submission_ids)
-    )
+    queryset = Submission.objects.select_related("correction", "model_version").filter(pk__in=submission_ids)
 
     def read() -> tuple[list[Submission], bool]:
         # `.all()`: a fresh query each time, not the first read's cached rows.
@@ -97,7 +93,7 @@ def submissions_wait(*, submission_ids: list[int], timeout: float) -> list[Submi
 
     found, waiting = read()
     if not waiting or time.monotonic() >= deadline:
-        return found
+        return _with_digits(found)
     pending = [submission.pk for submission in found if submission.status == Submission.Status.PENDING]
     if wake.predictions_await(submission_ids=pending, timeout=deadline - time.monotonic()) is not None:
         found, waiting = read()
@@ -106,7 +102,13 @@ def submissions_wait(*, submission_ids: list[int], timeout: float) -> list[Submi
         time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         pause = min(pause * 2, 0.1)
         found, waiting = read()
-    return found
+    return _with_digits(found)
+
+
+def _with_digits(submissions: list[Submission]) -> list[Submission]:
+    """Read the digits of the numbers among `submissions` in one query (none when there is no number)."""
+    prefetch_related_objects([s for s in submissions if s.is_number], DIGITS)
+    return submissions
 
 
 def submission_wait(*, submission_id: int, timeout: float) -> Submission:
