@@ -167,6 +167,6 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"baseline / product at the median: {baseline_median / product_median:.1f}x")
         number_median, number_p95 = figures(numbers)
-        label = "POST " + PRODUCT_URL + " kind=number, 8 digits"
+        label = "POST " + PRODUCT_URL + ", 8-digit number"
         self.stdout.write(f"{label:44} {number_median:7.1f}ms {number_p95:7.1f}ms")
         self.stdout.write(f"8-digit number / one digit at the median: {number_median / product_median:.1f}x")
