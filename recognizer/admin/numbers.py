@@ -28,24 +28,31 @@ def _changed(row: SubmissionDigit, label: int | None) -> bool:
     return label is not None and label != row.predicted_digit
 
 
+def _digits(submission: Submission) -> list[tuple[SubmissionDigit, int | None, str]]:
+    """Each digit with its true label (None while uncorrected) and its CSS class: "changed" or ""."""
+    labels = _true_labels(submission)
+    return [
+        (row, label, "changed" if _changed(row, label) else "")
+        for row, label in zip(submission.digit_rows, labels, strict=True)
+    ]
+
+
 def number_inputs(submission: Submission) -> str:
     """The digits' 28x28 inputs side by side, for the review queue (inline, no request per digit)."""
-    rows = submission.digit_rows
-    if not rows:
+    if not submission.digit_rows:
         return "-"
     return format_html_join(
         "",
-        '<img class="digit-thumb number-thumb{}" src="{}" alt="digit {} of submission {}">',
+        '<img class="digit-thumb number-thumb {}" src="{}" alt="digit {} of submission {}">',
         (
-            (" changed" if _changed(row, label) else "", input_data_uri(row.pixels), row.position, submission.pk)
-            for row, label in zip(rows, _true_labels(submission), strict=True)
+            (changed, input_data_uri(row.pixels), row.position, submission.pk)
+            for row, _label, changed in _digits(submission)
         ),
     )
 
 
 def number_digit_table(submission: Submission) -> str:
-    rows = submission.digit_rows
-    if not rows:
+    if not submission.digit_rows:
         return "No digits."
     body = format_html_join(
         "",
@@ -53,7 +60,7 @@ def number_digit_table(submission: Submission) -> str:
         "<td><b>{}</b> ({})</td><td>{}</td><td>{}</td></tr>",
         (
             (
-                "changed" if _changed(row, label) else "",
+                changed,
                 row.position,
                 input_data_uri(row.pixels),
                 row.position,
@@ -61,9 +68,9 @@ def number_digit_table(submission: Submission) -> str:
                 "-" if row.predicted_digit is None else row.predicted_digit,
                 "-" if row.confidence is None else f"{row.confidence:.1%}",
                 "–" if row.is_digit is None else "✓ digit" if row.is_digit else row.get_reason_display().lower(),
-                "-" if label is None else f"{label} (changed)" if _changed(row, label) else f"{label} (confirms)",
+                "-" if label is None else f"{label} ({changed or 'confirms'})",
             )
-            for row, label in zip(rows, _true_labels(submission), strict=True)
+            for row, label, changed in _digits(submission)
         ),
     )
     head = "<tr><th>#</th><th>input</th><th>box x y w h</th><th>read</th><th>digit?</th><th>true label</th></tr>"
@@ -88,20 +95,11 @@ def number_original(submission: Submission) -> str:
     width, height = size
     boxes = format_html_join(
         "",
-        '<rect class="digit-box{}" x="{}" y="{}" width="{}" height="{}"></rect>'
+        '<rect class="digit-box {}" x="{}" y="{}" width="{}" height="{}"></rect>'
         '<text class="digit-box-label" x="{}" y="{}">{}</text>',
         (
-            (
-                " changed" if _changed(row, label) else "",
-                row.x,
-                row.y,
-                row.width,
-                row.height,
-                row.x,
-                max(row.y - 4, 12),
-                row.predicted_digit if label is None else label,
-            )
-            for row, label in zip(submission.digit_rows, _true_labels(submission), strict=True)
+            (changed, *row.box, row.x, max(row.y - 4, 12), row.predicted_digit if label is None else label)
+            for row, label, changed in _digits(submission)
         ),
     )
     return format_html(
