@@ -137,6 +137,22 @@ class Engine:
             predictions.append(prediction)
         return predictions, elapsed_ms
 
+    def digit_score(self, *, version):
+        """How well each input reads as one digit, for `training.segmentation` to choose where digits are cut.
+
+        The classifier's confidence times the detector's digit probability (the classifier's alone when the
+        version has no detector): a function from uint8 (N, 28, 28) to (N,) scores in 0-1.
+        """
+        from training.detector import DIGIT
+
+        model, detector = self.model_for(version), self.detector_for(version)
+
+        def score(pixels: np.ndarray) -> np.ndarray:
+            sure = model.predict_probabilities(pixels).max(axis=1)
+            return sure if detector is None else sure * detector.predict_probabilities(pixels)[:, DIGIT]
+
+        return score
+
     def clear(self) -> None:
         with self._lock:
             self._loaded.clear()

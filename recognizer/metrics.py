@@ -73,9 +73,14 @@ def _verdict(submission: Submission) -> str:
     return "digit" if submission.is_digit else (submission.reason or "not_a_digit")
 
 
-def predictions_record(*, submissions: Sequence[Submission], kind: str = "digit") -> None:
-    """Count predicted submissions and log one line each: version, digit, confidence, verdict, milliseconds."""
+def predictions_record(*, submissions: Sequence[Submission]) -> None:
+    """Count predicted submissions and log one line each: version, kind, answer, confidence, verdict, milliseconds.
+
+    A number is one prediction of kind `number`, with the whole number's confidence.
+    """
     for submission in submissions:
+        kind = submission.kind
+        answer = submission.number if kind == "number" else submission.predicted_digit
         version, verdict, ms = str(submission.model_version.number), _verdict(submission), submission.inference_ms
         PREDICTIONS.labels(version, kind, verdict).inc()
         CONFIDENCE.labels(version, kind).observe(submission.confidence)
@@ -83,7 +88,7 @@ def predictions_record(*, submissions: Sequence[Submission], kind: str = "digit"
         logger.info(
             "Predicted submission %s: %s (%.3f, %s) by v%s in %.3f ms",
             submission.pk,
-            submission.predicted_digit,
+            answer,
             submission.confidence,
             verdict,
             version,
@@ -94,6 +99,7 @@ def predictions_record(*, submissions: Sequence[Submission], kind: str = "digit"
                 "model_version": submission.model_version.number,
                 "kind": kind,
                 "digit": submission.predicted_digit,
+                "number": submission.number,
                 "confidence": round(submission.confidence, 5),
                 "verdict": verdict,
                 "ms": ms,

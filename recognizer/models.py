@@ -68,7 +68,15 @@ class ModelVersion(models.Model):
 
 
 class Submission(models.Model):
-    """One digit image sent by a person, with the model's answer once it has one."""
+    """One picture sent by a person, a digit or a whole number, with the model's answer once it has one.
+
+    A number keeps its digits in `SubmissionDigit` rows; its `confidence` is the whole number's (the product
+    of its digits' calibrated confidences), and it has no `predicted_digit`, `probabilities` or `pixels`.
+    """
+
+    class Kind(models.TextChoices):
+        DIGIT = "digit", "Digit"
+        NUMBER = "number", "Number"
 
     class Source(models.TextChoices):
         CANVAS = "canvas", "Canvas"
@@ -85,10 +93,13 @@ class Submission(models.Model):
         SEVERAL_DIGITS = "several_digits", "Several digits"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
+    kind = models.CharField(max_length=6, choices=Kind.choices, default=Kind.DIGIT)
     source = models.CharField(max_length=10, choices=Source.choices)
     image = models.FileField(upload_to=submission_upload_path, max_length=255)
     image_content_type = models.CharField(max_length=40, blank=True)
-    pixels = models.BinaryField(max_length=784, help_text="The normalized 28x28 model input, row by row.")
+    pixels = models.BinaryField(
+        max_length=784, help_text="The normalized 28x28 model input, row by row; empty for a number."
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(db_index=True)
@@ -96,6 +107,8 @@ class Submission(models.Model):
 
     # The prediction, filled in once by whoever predicts (web process or worker).
     predicted_digit = models.PositiveSmallIntegerField(null=True, blank=True)
+    # A number's digits as read, left to right ("0427"); None for a digit, or while pending.
+    number = models.CharField(max_length=16, null=True, blank=True)
     confidence = models.FloatField(null=True, blank=True)
     probabilities = models.JSONField(null=True, blank=True)
     model_version = models.ForeignKey(
@@ -123,6 +136,7 @@ class Submission(models.Model):
             models.Index(fields=["is_corrected", "confidence"], name="submission_corrected_conf"),
             models.Index(fields=["-needs_review", "confidence", "-created_at"], name="submission_review_queue"),
             models.Index(fields=["owner", "is_digit", "-created_at"], name="submission_owner_is_digit"),
+            models.Index(fields=["owner", "kind", "-created_at"], name="submission_owner_kind"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -133,9 +147,65 @@ class Submission(models.Model):
     def __str__(self) -> str:
         return f"Submission {self.pk} by {self.owner_id}"
 
+    @property
+    def is_number(self) -> bool:
+        return self.kind == self.Kind.NUMBER
+
+    @property
+    def digit_rows(self) -> list[SubmissionDigit]:
+        """A number's digits, left to right: those found before it was stored (`found_digits`), else stored ones."""
+        found = getattr(self, "found_digits", None)
+        if found is not None:
+            return found
+        if not self.is_number or self.pk is None:
+            return []
+        return list(self.digits.all())
+
+
+class SubmissionDigit(models.Model):
+    """One digit of a number submission: where it is in the picture, its 28x28 input and the model's answer.
+
+    Written with its submission, in the same transaction; the prediction fields are filled in by whoever
+    predicts the number (web process or worker). Its true label is the owner's corrected number at
+    `position` (`Correction.number`).
+    """
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="digits")
+    position = models.PositiveSmallIntegerField(help_text="0 for the leftmost digit.")
+    x = models.PositiveIntegerField()
+    y = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    pixels = models.BinaryField(max_length=784, help_text="The digit's normalized 28x28 model input, row by row.")
+    predicted_digit = models.PositiveSmallIntegerField(null=True, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    probabilities = models.JSONField(null=True, blank=True)
+    is_digit = models.BooleanField(null=True, blank=True)
+    reason = models.CharField(max_length=20, choices=Submission.Reason.choices, blank=True)
+
+    class Meta:
+        ordering = ["submission", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "position"], name="submission_digit_position"),
+            models.CheckConstraint(
+                condition=Q(predicted_digit__isnull=True) | Q(predicted_digit__lte=9),
+                name="submission_digit_predicted_0_9",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Digit {self.position} of submission {self.submission_id}"
+
+    @property
+    def box(self) -> list[int]:
+        return [self.x, self.y, self.width, self.height]
+
 
 class Correction(models.Model):
     """The true label a person gave for their submission: a digit, or "not a digit" (a NULL label).
+
+    For a number submission, `number` holds the true number instead (`label` stays NULL): as many digits
+    as the submission's digit rows, the label of the digit at position i being `number[i]`.
 
     One current correction per submission: changing it rewrites the label,
     sends it back to review, and appends the old label to `history`.
@@ -151,6 +221,9 @@ class Correction(models.Model):
     submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="correction")
     label = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="The digit drawn, 0 to 9; empty when the picture is not a digit."
+    )
+    number = models.CharField(
+        max_length=16, null=True, blank=True, help_text="A number submission's true digits, left to right."
     )
     review_state = models.CharField(max_length=10, choices=Review.choices, default=Review.PENDING)
     reviewed_by = models.ForeignKey(
@@ -180,7 +253,10 @@ class Correction(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(label__lte=9) | Q(label__isnull=True), name="correction_label_0_9_or_not_a_digit"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(label__isnull=True) | Q(number__isnull=True), name="correction_label_or_number"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -193,7 +269,12 @@ class Correction(models.Model):
 
     @property
     def label_text(self) -> str:
-        return self.text_of(self.label)
+        return self.number if self.number is not None else self.text_of(self.label)
+
+    @property
+    def digit_labels(self) -> list[int]:
+        """A number's true digits, left to right; empty for a digit's correction."""
+        return [int(char) for char in self.number or ""]
 
 
 class RetrainJob(models.Model):

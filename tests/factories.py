@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from recognizer.models import Correction, ModelVersion, RetrainJob, Submission
+from recognizer.models import Correction, ModelVersion, RetrainJob, Submission, SubmissionDigit
 from recognizer.services.corrections import correction_held_out
 from tests.images import sample_digit
 from training.preprocessing import pixels_to_bytes
@@ -54,6 +54,45 @@ class SubmissionFactory(factory.django.DjangoModelFactory):
         checked_digit = factory.Trait(is_digit=True)
         not_a_digit = factory.Trait(is_digit=False, reason=Submission.Reason.NOT_A_DIGIT)
         several_digits = factory.Trait(is_digit=False, reason=Submission.Reason.SEVERAL_DIGITS)
+
+
+class SubmissionDigitFactory(factory.django.DjangoModelFactory):
+    """One digit of a number submission, predicted (no model call)."""
+
+    class Meta:
+        model = SubmissionDigit
+
+    position = factory.Sequence(lambda n: n)
+    x = factory.LazyAttribute(lambda d: 10 + 60 * d.position)
+    y = 10
+    width = 40
+    height = 56
+    pixels = factory.Sequence(lambda n: pixels_to_bytes(sample_digit(n % 2000)[0]))
+    predicted_digit = 0
+    confidence = 0.99
+    probabilities = factory.LazyAttribute(lambda d: [0.99 if i == d.predicted_digit else 0.01 / 9 for i in range(10)])
+    is_digit = True
+
+
+class NumberSubmissionFactory(SubmissionFactory):
+    """A stored, already-predicted number submission with one digit row per digit of `number` (no model call)."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    kind = Submission.Kind.NUMBER
+    pixels = b""
+    predicted_digit = None
+    probabilities = None
+    number = "2026"
+    confidence = factory.LazyAttribute(lambda s: 0.99 ** len(s.number))
+    is_digit = True
+
+    @factory.post_generation
+    def digits(submission, create, extracted, **kwargs):
+        if create and submission.number:
+            for position, char in enumerate(submission.number):
+                SubmissionDigitFactory(submission=submission, position=position, predicted_digit=int(char))
 
 
 class CorrectionFactory(factory.django.DjangoModelFactory):

@@ -64,3 +64,14 @@ def digit_png(index: int = 0, **kwargs) -> bytes:
 
 def blank_png(size: int = 280, color: int = 255) -> bytes:
     return encode(Image.new("L", (size, size), color))
+
+
+def number_png(digits: str, *, seed: int = 1, layout: str = "separated", height: int = 64) -> bytes:
+    """A number pen-drawn in a row, as a black-on-white file: the check set's way (small seeds only)."""
+    from training.numbers import drawn_row, render, strokes_to_ink
+
+    rng = np.random.default_rng([0x7E57, seed])
+    ink = strokes_to_ink(drawn_row(rng, digits, layout), rng, height=height)
+    margin = height // 2
+    page = np.pad(ink, margin)
+    return render(page, rng, "file")

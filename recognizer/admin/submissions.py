@@ -19,6 +19,7 @@ from recognizer.admin.actions import (
 )
 from recognizer.admin.base import ReadOnlyRowsMixin
 from recognizer.admin.display import correction_of, input_data_uri, input_url, original_url
+from recognizer.admin.numbers import number_digit_table, number_inputs, number_original
 from recognizer.models import Correction, Submission
 from recognizer.selectors.submissions import REVIEW_ORDER, submission_review_queue
 from recognizer.services.submissions import submissions_delete
@@ -41,6 +42,7 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
     list_display_links = ("id",)
     list_filter = (
         "status",
+        "kind",
         filters.PredictedDigitFilter,
         filters.IsDigitFilter,
         filters.CorrectedDigitFilter,
@@ -70,13 +72,17 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
     # The action withdraws corrections; it is posted as "reopen", its name from before, which forms and tests use.
     reopen = withdraw_corrections
     fieldsets = (
-        (None, {"fields": ("original_large", "input_large", "owner", "source", "status", "error", "created_at")}),
+        (
+            None,
+            {"fields": ("original_large", "input_large", "owner", "kind", "source", "status", "error", "created_at")},
+        ),
         (
             "Prediction",
             {
                 "fields": (
                     "prediction",
                     "verdict",
+                    "digit_table",
                     "probability_table",
                     "model_version",
                     "inference_ms",
@@ -122,15 +128,18 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
 
     @admin.display(description="28x28 input")
     def model_input(self, obj: Submission) -> str:
+        if obj.is_number:
+            return number_inputs(obj)
         if not obj.pixels:
             return "-"
         return format_html('<img class="digit-thumb" src="{}" alt="input {}">', input_data_uri(obj.pixels), obj.pk)
 
     @admin.display(description="prediction", ordering="confidence")
     def prediction(self, obj: Submission) -> str:
-        if obj.predicted_digit is None:
+        answer = obj.number if obj.is_number else obj.predicted_digit
+        if answer is None:
             return obj.get_status_display()
-        return format_html("<b>{}</b> ({})", obj.predicted_digit, f"{obj.confidence:.1%}")
+        return format_html("<b>{}</b> ({})", answer, f"{obj.confidence:.1%}")
 
     @admin.display(description="digit?", ordering="is_digit")
     def verdict(self, obj: Submission) -> str:
@@ -148,7 +157,7 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
             return "-"
         # The model's answer is "not a digit" (None) when its detector flagged the picture.
         answer = None if obj.is_digit is False else obj.predicted_digit
-        same = correction.label == answer
+        same = correction.number == obj.number if obj.is_number else correction.label == answer
         return format_html("<b>{}</b>{}", correction.label_text, " (confirms)" if same else "")
 
     @admin.display(description="review", ordering="-needs_review")
@@ -160,11 +169,20 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
     def original_large(self, obj: Submission) -> str:
         if not obj.image:
             return "-"
+        if obj.is_number:
+            return number_original(obj)
         return format_html('<img class="digit-original" src="{}" alt="original">', original_url(obj))
 
     @admin.display(description="28x28 model input")
     def input_large(self, obj: Submission) -> str:
+        if obj.is_number:
+            return format_html('<img src="{}" alt="model inputs, one per digit" height="112">', input_url(obj, scale=4))
         return format_html('<img src="{}" alt="model input" width="224" height="224">', input_url(obj, scale=8))
+
+    @admin.display(description="digits")
+    def digit_table(self, obj: Submission) -> str:
+        """A number's digits: each one's box, input, answer and true label; those the owner changed marked."""
+        return number_digit_table(obj) if obj.is_number else "-"
 
     @admin.display(description="probabilities")
     def probability_table(self, obj: Submission) -> str:
@@ -182,7 +200,10 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         correction = correction_of(obj)
         if correction is None:
             return "No correction."
-        history = ", ".join(Correction.text_of(entry.get("label")) for entry in correction.history) or "none"
+        history = ", ".join(
+            entry.get("number") or Correction.text_of(entry.get("label")) for entry in correction.history
+        )
+        history = history or "none"
         trained = str(correction.trained_in) if correction.trained_in_id else "not yet"
         return format_html(
             '<a href="{}">{}</a>; {}; reviewed by {}; earlier labels: {}; trained in: {}',

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
 from recognizer.api.serializers import PreviewSerializer, error_responses
-from recognizer.api.submissions import EXAMPLE_DATA_URL, SubmissionCreateApi, is_multipart
+from recognizer.api.submissions import CANVAS_EXAMPLE, SubmissionCreateApi
 from recognizer.services.submissions import submission_preview
 
 
@@ -21,14 +21,7 @@ class PredictionCreateApi(SubmissionCreateApi):
             "multipart/form-data": SubmissionCreateApi.SubmissionUploadSerializer,
             "application/json": SubmissionCreateApi.SubmissionDataSerializer,
         },
-        examples=[
-            OpenApiExample(
-                "From the canvas",
-                value={"image": EXAMPLE_DATA_URL, "source": "canvas"},
-                request_only=True,
-                media_type="application/json",
-            )
-        ],
+        examples=[CANVAS_EXAMPLE],
         responses={
             200: OpenApiResponse(PreviewSerializer, description="Predicted; nothing was stored."),
             **error_responses(400, 401, 413, 415, 429),
@@ -38,10 +31,7 @@ class PredictionCreateApi(SubmissionCreateApi):
         """Predict one image and answer at once, storing nothing: no submission, no file, no task.
 
         For a picture still changing, such as a drawing in progress; send it to `POST /api/v1/submissions/`
-        once it is final, to keep it and be able to correct it.
+        once it is final, to keep it and be able to correct it. `kind=number` reads a whole number.
         """
-        input_class = self.SubmissionUploadSerializer if is_multipart(request) else self.SubmissionDataSerializer
-        serializer = input_class(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        preview = submission_preview(owner=request.user, **serializer.validated_data)
+        preview = submission_preview(owner=request.user, **self.upload_parse(request))
         return Response(PreviewSerializer(preview).data)

@@ -64,6 +64,16 @@ class SourceField(serializers.ChoiceField):
         super().__init__(choices=Submission.Source.choices, default=Submission.Source.API, **kwargs)
 
 
+class KindField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            "`digit` (the default): the picture is one digit. `number`: it is a whole number of up to 16 digits, "
+            "read left to right; the answer's `prediction` then has `number` and `digits`.",
+        )
+        super().__init__(choices=Submission.Kind.choices, default=Submission.Kind.DIGIT, **kwargs)
+
+
 class BlankAsNullChoiceField(serializers.ChoiceField):
     """A choice stored blank for "none", answered as null."""
 
@@ -71,21 +81,77 @@ class BlankAsNullChoiceField(serializers.ChoiceField):
         return super().to_representation(value) or None
 
 
+class DigitSerializer(serializers.Serializer):
+    """One digit of a number, as found in the picture and read by the model."""
+
+    digit = serializers.IntegerField(source="predicted_digit", min_value=0, max_value=9, help_text="The digit read.")
+    confidence = serializers.FloatField(help_text="The probability of `digit`, from 0 to 1 (calibrated).")
+    probabilities = serializers.ListField(
+        child=serializers.FloatField(), min_length=10, max_length=10, help_text="The probability of each digit, 0 to 9."
+    )
+    is_digit = serializers.BooleanField(
+        allow_null=True, help_text="Whether this part of the picture is one digit, as the detector sees it."
+    )
+    reason = BlankAsNullChoiceField(
+        choices=Submission.Reason.choices, allow_null=True, help_text="Why `is_digit` is false; null otherwise."
+    )
+    box = serializers.ListField(
+        child=serializers.IntegerField(min_value=0),
+        min_length=4,
+        max_length=4,
+        help_text="Where the digit is: `[x, y, width, height]` in the original picture's pixels.",
+    )
+    position = serializers.IntegerField(min_value=0, help_text="0 for the leftmost digit.")
+
+    def to_representation(self, digit) -> dict:
+        # Written out, as PredictionSerializer's.
+        return {
+            "digit": digit.predicted_digit,
+            "confidence": _float(digit.confidence),
+            "probabilities": None if digit.probabilities is None else [float(p) for p in digit.probabilities],
+            "is_digit": digit.is_digit,
+            "reason": digit.reason or None,
+            "box": digit.box,
+            "position": digit.position,
+        }
+
+
+DIGIT = DigitSerializer()
+
+
 class PredictionSerializer(serializers.Serializer):
     digit = serializers.IntegerField(
         source="predicted_digit",
         min_value=0,
         max_value=9,
-        help_text="The most likely digit. When `is_digit` is false it is only the closest digit, not an answer.",
+        allow_null=True,
+        help_text="The most likely digit. When `is_digit` is false it is only the closest digit, not an answer. "
+        "Null for a number (see `number`).",
     )
-    confidence = serializers.FloatField(help_text="The probability of `digit`, from 0 to 1.")
+    number = serializers.CharField(
+        allow_null=True,
+        help_text='A number\'s digits as read, left to right, as a string (leading zeros kept: "0427"); '
+        "null for a digit.",
+    )
+    confidence = serializers.FloatField(
+        help_text="The probability of `digit`, from 0 to 1; for a number, the probability that all its digits are "
+        "right (the product of their calibrated confidences)."
+    )
     probabilities = serializers.ListField(
-        child=serializers.FloatField(), min_length=10, max_length=10, help_text="The probability of each digit, 0 to 9."
+        child=serializers.FloatField(),
+        min_length=10,
+        max_length=10,
+        allow_null=True,
+        help_text="The probability of each digit, 0 to 9; null for a number (each of its `digits` has its own).",
+    )
+    digits = serializers.SerializerMethodField(
+        help_text="A number's digits, left to right, each with its box in the picture; null for a digit."
     )
     is_digit = serializers.BooleanField(
         allow_null=True,
         help_text="Whether the picture is one digit, as the model version's detector sees it: false means "
-        "`digit` should not be trusted (see `reason`); null when the version that answered has no detector.",
+        "`digit` should not be trusted (see `reason`); null when the version that answered has no detector. "
+        "For a number: whether every one of its digits is one digit (false flags a part that is not).",
     )
     reason = BlankAsNullChoiceField(
         choices=Submission.Reason.choices,
@@ -97,16 +163,27 @@ class PredictionSerializer(serializers.Serializer):
         allow_null=True,
         help_text="The number of the model version that predicted; null if that version was deleted since.",
     )
-    inference_ms = serializers.FloatField(allow_null=True, help_text="Model time per image, in milliseconds.")
+    inference_ms = serializers.FloatField(
+        allow_null=True, help_text="Model time per image (for a number, for all its digits), in milliseconds."
+    )
+
+    @extend_schema_field(DigitSerializer(many=True, allow_null=True))
+    def get_digits(self, submission: Submission) -> list[dict] | None:
+        if not submission.is_number:
+            return None
+        return [DIGIT.to_representation(row) for row in submission.digit_rows]
 
     def to_representation(self, submission: Submission) -> dict:
         # Written out: every prediction is answered through here, and DRF's field-by-field way costs more than
         # the model. The fields above document it; tests/api/test_serializers.py checks both ways agree.
         version = submission.model_version
+        probabilities = submission.probabilities
         return {
             "digit": submission.predicted_digit,
+            "number": submission.number,
             "confidence": _float(submission.confidence),
-            "probabilities": [float(p) for p in submission.probabilities],
+            "probabilities": None if probabilities is None else [float(p) for p in probabilities],
+            "digits": self.get_digits(submission),
             "is_digit": submission.is_digit,
             "reason": submission.reason or None,
             "model_version": None if version is None else version.number,
@@ -116,7 +193,13 @@ class PredictionSerializer(serializers.Serializer):
 
 class CorrectionSerializer(serializers.Serializer):
     label = serializers.IntegerField(
-        min_value=0, max_value=9, allow_null=True, help_text="The digit actually drawn; null when it is not a digit."
+        min_value=0,
+        max_value=9,
+        allow_null=True,
+        help_text="The digit actually drawn; null when it is not a digit, and for a number.",
+    )
+    number = serializers.CharField(
+        allow_null=True, help_text="For a number: its true digits, left to right, one per digit found; else null."
     )
     review_state = serializers.ChoiceField(choices=Correction.Review.choices)
     updated_at = serializers.DateTimeField()
@@ -137,6 +220,7 @@ class PreviewSerializer(serializers.Serializer):
         choices=[choice for choice in Submission.Status.choices if choice[0] != Submission.Status.PENDING],
         help_text="`failed` if the model could not answer.",
     )
+    kind = serializers.ChoiceField(choices=Submission.Kind.choices, help_text="`digit` or `number`.")
     source = serializers.ChoiceField(choices=Submission.Source.choices)
     prediction = serializers.SerializerMethodField()
     error = serializers.CharField(help_text="Why the prediction failed, when `status` is `failed`.")
@@ -151,6 +235,7 @@ class PreviewSerializer(serializers.Serializer):
         # Written out, as PredictionSerializer's.
         return {
             "status": submission.status,
+            "kind": submission.kind,
             "source": submission.source,
             "prediction": self.get_prediction(submission),
             "error": submission.error,
@@ -161,6 +246,7 @@ class SubmissionSerializer(PreviewSerializer):
     # Every field named here, so the answer keeps its order: the preview's fields would otherwise come first.
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Submission.Status.choices)
+    kind = PreviewSerializer._declared_fields["kind"]
     source = PreviewSerializer._declared_fields["source"]
     created_at = serializers.DateTimeField()
     image_url = serializers.SerializerMethodField()
@@ -185,6 +271,7 @@ class SubmissionSerializer(PreviewSerializer):
         return {
             "id": submission.pk,
             "status": submission.status,
+            "kind": submission.kind,
             "source": submission.source,
             "created_at": DATETIME.to_representation(submission.created_at),
             "image_url": self.get_image_url(submission),

@@ -22,6 +22,7 @@ from recognizer.api.errors import RequestTooLarge
 from recognizer.api.serializers import (
     ImageDataField,
     ImageUploadField,
+    KindField,
     SourceField,
     SubmissionSerializer,
     error_responses,
@@ -29,7 +30,12 @@ from recognizer.api.serializers import (
 from recognizer.models import Submission
 from recognizer.pictures import original_response
 from recognizer.selectors.submissions import submission_get, submission_list, submission_wait, submissions_wait
-from recognizer.services.corrections import correction_set, correction_withdraw
+from recognizer.services.corrections import (
+    correction_digit_set,
+    correction_number_set,
+    correction_set,
+    correction_withdraw,
+)
 from recognizer.services.intake import IMAGE_CONTENT_TYPES
 from recognizer.services.submissions import submission_batch_create, submission_create, submission_delete
 
@@ -43,6 +49,12 @@ EXAMPLE_DATA_URL = (
     "OXDo/GHCyLgNzkOTPMXIyIrgoRm7noHBDYmLqtOakf38fxzGHmVkFPqPy9jTDAyZDLiMjWEUfPwfh7GHmRkV/uMy9u0/BlcGXMbG"
     "MAqe+o/D2MfMjLr/cRl77B+DP84oe8sgko9TcheDHD8uyd93GDhYcUkymTKooEYDC4LJ3MJohCrJSJtEDQCfmvJ+OdxhDAAAAABJ"
     "RU5ErkJggg=="
+)
+CANVAS_EXAMPLE = OpenApiExample(
+    "From the canvas",
+    value={"image": EXAMPLE_DATA_URL, "source": "canvas"},
+    request_only=True,
+    media_type="application/json",
 )
 
 
@@ -105,6 +117,9 @@ class SubmissionListApi(BaseApi):
             "flagged (not a digit, several digits). Predictions it never checked match neither.",
         )
         source = serializers.ChoiceField(choices=Submission.Source.choices, required=False)
+        kind = serializers.ChoiceField(
+            choices=Submission.Kind.choices, required=False, help_text="`digit` or `number` submissions only."
+        )
         created_after = serializers.DateTimeField(required=False, help_text="Created at or after this time.")
         created_before = serializers.DateTimeField(required=False, help_text="Created before this time.")
         user = serializers.IntegerField(
@@ -129,6 +144,7 @@ class SubmissionListApi(BaseApi):
             corrected=filters.get("corrected"),
             is_digit=filters.get("is_digit"),
             source=filters.get("source"),
+            kind=filters.get("kind"),
             created_after=filters.get("created_after"),
             created_before=filters.get("created_before"),
             owner_id=filters.get("user"),
@@ -140,10 +156,20 @@ class SubmissionCreateApi(BaseApi):
     class SubmissionUploadSerializer(serializers.Serializer):
         image = ImageUploadField(help_text="PNG, JPEG, WebP, GIF (first frame), BMP or TIFF.")
         source = SourceField()
+        kind = KindField()
 
     class SubmissionDataSerializer(serializers.Serializer):
         image = ImageDataField(help_text="A data URL (data:image/png;base64,...) or plain base64.")
         source = SourceField()
+        kind = KindField()
+
+    @classmethod
+    def upload_parse(cls, request) -> dict:
+        """Read one image, its source and kind from a multipart upload or a JSON body; raise ValidationError."""
+        input_class = cls.SubmissionUploadSerializer if is_multipart(request) else cls.SubmissionDataSerializer
+        serializer = input_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
 
     def body_limit(self, request) -> tuple[int, RequestTooLarge]:
         image_limit = conf.max_upload_bytes()
@@ -153,17 +179,10 @@ class SubmissionCreateApi(BaseApi):
     @extend_schema(
         tags=["submissions"],
         operation_id="submissions_create",
-        summary="Send a digit",
+        summary="Send a digit or a number",
         parameters=[WaitSerializer],
         request={"multipart/form-data": SubmissionUploadSerializer, "application/json": SubmissionDataSerializer},
-        examples=[
-            OpenApiExample(
-                "From the canvas",
-                value={"image": EXAMPLE_DATA_URL, "source": "canvas"},
-                request_only=True,
-                media_type="application/json",
-            )
-        ],
+        examples=[CANVAS_EXAMPLE],
         responses={
             201: OpenApiResponse(SubmissionSerializer, description="Stored and predicted."),
             202: OpenApiResponse(SubmissionSerializer, description="Stored; the prediction is still pending."),
@@ -171,12 +190,13 @@ class SubmissionCreateApi(BaseApi):
         },
     )
     def post(self, request):
-        """Store one image and answer with its prediction, waiting up to `wait` seconds for it."""
+        """Store one image and answer with its prediction, waiting up to `wait` seconds for it.
+
+        With `kind=number` the picture is read as a whole number: its digits are found, up to 16
+        (`too_many_digits` beyond), and `prediction` has the `number` and each of its `digits`.
+        """
         wait = _wait_seconds(request)
-        input_class = self.SubmissionUploadSerializer if is_multipart(request) else self.SubmissionDataSerializer
-        serializer = input_class(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        submission = submission_create(owner=request.user, **serializer.validated_data)
+        submission = submission_create(owner=request.user, **self.upload_parse(request))
         # Without a broker it was predicted before it was stored: nothing to wait for or read back.
         if submission.status == Submission.Status.PENDING:
             submission = submission_wait(submission_id=submission.pk, timeout=wait)
@@ -195,10 +215,12 @@ class SubmissionBatchCreateApi(BaseApi):
     class SubmissionBatchUploadSerializer(serializers.Serializer):
         images = serializers.ListField(child=ImageUploadField(), help_text="Repeat the `images` field once per image.")
         source = SourceField()
+        kind = KindField(help_text="`digit` (the default) or `number`: the kind of every image of the batch.")
 
     class SubmissionBatchDataSerializer(serializers.Serializer):
         images = serializers.ListField(child=ImageDataField(), help_text="Data URLs or plain base64.")
         source = SourceField()
+        kind = KindField(help_text="`digit` (the default) or `number`: the kind of every image of the batch.")
 
     def body_limit(self, request) -> tuple[int, RequestTooLarge]:
         limit = min(
@@ -210,7 +232,7 @@ class SubmissionBatchCreateApi(BaseApi):
     @extend_schema(
         tags=["submissions"],
         operation_id="submissions_batch_create",
-        summary="Send up to 64 digits at once",
+        summary="Send up to 64 digits (or numbers) at once",
         parameters=[WaitSerializer],
         request={
             "multipart/form-data": SubmissionBatchUploadSerializer,
@@ -315,9 +337,48 @@ class CorrectionLabelField(serializers.IntegerField):
         return super().get_value(dictionary)
 
 
+class NumberTextField(serializers.CharField):
+    """A number as a JSON string: a JSON number would lose its leading zeros."""
+
+    default_error_messages = {"invalid": 'Send the number as a string of digits, such as "0427".'}
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class CorrectionSetApi(BaseApi):
     class CorrectionInputSerializer(serializers.Serializer):
-        label = CorrectionLabelField(help_text="The digit actually drawn, 0 to 9; `null` when it is not a digit.")
+        label = CorrectionLabelField(
+            required=False,
+            help_text="The digit actually drawn, 0 to 9; `null` when it is not a digit. With `position`: the digit at "
+            "that place of a number.",
+        )
+        number = NumberTextField(
+            required=False,
+            max_length=16,
+            help_text="For a number: the whole true number, one digit for each digit found (`number_length_mismatch` "
+            "otherwise).",
+        )
+        position = serializers.IntegerField(
+            required=False,
+            min_value=0,
+            max_value=15,
+            help_text="For a number: the place of the one digit `label` corrects, 0 for the leftmost.",
+        )
+
+        def validate(self, data: dict) -> dict:
+            if "number" in data and ("label" in data or "position" in data):
+                raise serializers.ValidationError("Send `number`, or `label` (with `position` for one digit).")
+            if "position" in data and "label" not in data:
+                raise serializers.ValidationError(
+                    {"label": ["Send the digit's `label` with its `position`."]}, code="required"
+                )
+            if "number" not in data and "label" not in data:
+                message = "This field is required (or `number`, for a number)."
+                raise serializers.ValidationError({"label": [message]}, code="required")
+            return data
 
     @extend_schema(
         tags=["submissions"],
@@ -327,18 +388,29 @@ class CorrectionSetApi(BaseApi):
         examples=[
             OpenApiExample("It was a 7", value={"label": 7}, request_only=True),
             OpenApiExample("It is not a digit", value={"label": None}, request_only=True),
+            OpenApiExample("The number was 2026", value={"number": "2026"}, request_only=True),
+            OpenApiExample("Its last digit was a 6", value={"position": 3, "label": 6}, request_only=True),
         ],
         responses={200: SubmissionSerializer, **error_responses(400, 401, 404, 413, 415, 429)},
     )
     def put(self, request, submission_id: int):
         """Set the true label of one of the caller's submissions, replacing any earlier one.
 
-        `{"label": 7}` says it is a 7; `{"label": null}` says it is not a digit at all.
+        `{"label": 7}` says it is a 7; `{"label": null}` says it is not a digit at all. A number is corrected
+        whole, `{"number": "2026"}`, or one digit at a time, `{"position": 3, "label": 6}`; either way each of
+        its digits gets its label.
         """
         serializer = self.CorrectionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         submission = submission_get(user=request.user, submission_id=submission_id, for_change=True)
-        correction_set(submission=submission, label=serializer.validated_data["label"], user=request.user)
+        if "number" in data:
+            correction_number_set(submission=submission, number=data["number"], user=request.user)
+        elif "position" in data:
+            position, label = data["position"], data["label"]
+            correction_digit_set(submission=submission, position=position, label=label, user=request.user)
+        else:
+            correction_set(submission=submission, label=data["label"], user=request.user)
         return Response(SubmissionSerializer(submission, context={"request": request}).data)
 
 

@@ -34,6 +34,7 @@ DATASET_CSV_COLUMNS = (
 SUMMARY_COUNTS = ("from_corrections", "skipped", "not_digits", "flagged")
 _FIELDS = (
     "pk",
+    "kind",
     "pixels",
     "predicted_digit",
     "confidence",
@@ -56,8 +57,9 @@ def dataset_export(*, submissions: QuerySet[Submission], out: BinaryIO) -> dict:
     image in the same order. The label is the corrected one if there is a
     correction, otherwise the prediction. Left out, and counted: submissions
     with neither (pending, failed: `skipped`), those corrected to "not a
-    digit" (`not_digits`), and uncorrected ones the model itself flagged as
-    not a digit (`flagged`: their closest digit is no label). Returns
+    digit" (`not_digits`), uncorrected ones the model itself flagged as
+    not a digit (`flagged`: their closest digit is no label), and numbers
+    (`skipped` too: one picture of many digits). Returns
     {"count", "from_corrections", "skipped", "not_digits", "flagged"}.
     """
     rows = submissions.order_by("pk").values_list(*_FIELDS).iterator(chunk_size=2000)
@@ -81,6 +83,8 @@ def dataset_export(*, submissions: QuerySet[Submission], out: BinaryIO) -> dict:
 
 def _label_of(record: dict) -> tuple[int | None, str]:
     """Return a row's digit label (None: left out) and the summary count it adds to."""
+    if record["kind"] == Submission.Kind.NUMBER:  # one picture, many digits: not an MNIST-style image
+        return None, "skipped"
     if record["correction__pk"] is not None:
         corrected = record["correction__label"]
         return corrected, "from_corrections" if corrected is not None else "not_digits"

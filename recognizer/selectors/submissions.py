@@ -6,13 +6,15 @@ import time
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet, prefetch_related_objects
 
 from recognizer import wake
-from recognizer.models import Submission
+from recognizer.models import Submission, SubmissionDigit
 
 # Corrections waiting for review first, then the least confident predictions;
 # the `submission_review_queue` index serves this order.
+# A number's digits as the pages and the API show them: everything but their 28x28 inputs.
+DIGITS = Prefetch("digits", queryset=SubmissionDigit.objects.defer("pixels").order_by("position"))
 REVIEW_ORDER = (F("needs_review").desc(), F("confidence").asc(nulls_last=True), F("created_at").desc())
 
 
@@ -23,6 +25,7 @@ def submission_list(
     corrected: bool | None = None,
     is_digit: bool | None = None,
     source: str | None = None,
+    kind: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     owner_id: int | None = None,
@@ -34,6 +37,7 @@ def submission_list(
     checked (no detector, or not predicted yet) match neither True nor False.
     """
     queryset = Submission.objects.select_related("correction", "model_version").defer("pixels")
+    queryset = queryset.prefetch_related(DIGITS)
     if user.is_staff:
         if owner_id is not None:
             queryset = queryset.filter(owner_id=owner_id)
@@ -50,6 +54,8 @@ def submission_list(
         queryset = queryset.filter(is_digit__in=[is_digit])
     if source:
         queryset = queryset.filter(source=source)
+    if kind:
+        queryset = queryset.filter(kind=kind)
     if created_after:
         queryset = queryset.filter(created_at__gte=created_after)
     if created_before:
@@ -63,7 +69,7 @@ def submission_get(*, user: AbstractBaseUser, submission_id: int, for_change: bo
     Someone else's submission is reported as missing, not forbidden, so ids
     reveal nothing. Staff may read any, but change only their own here.
     """
-    queryset = Submission.objects.select_related("correction", "model_version")
+    queryset = Submission.objects.select_related("correction", "model_version").prefetch_related(DIGITS)
     if for_change or not user.is_staff:
         queryset = queryset.filter(owner=user)
     return queryset.get(pk=submission_id)
@@ -87,7 +93,7 @@ def submissions_wait(*, submission_ids: list[int], timeout: float) -> list[Submi
 
     found, waiting = read()
     if not waiting or time.monotonic() >= deadline:
-        return found
+        return _with_digits(found)
     pending = [submission.pk for submission in found if submission.status == Submission.Status.PENDING]
     if wake.predictions_await(submission_ids=pending, timeout=deadline - time.monotonic()) is not None:
         found, waiting = read()
@@ -96,7 +102,13 @@ def submissions_wait(*, submission_ids: list[int], timeout: float) -> list[Submi
         time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         pause = min(pause * 2, 0.1)
         found, waiting = read()
-    return found
+    return _with_digits(found)
+
+
+def _with_digits(submissions: list[Submission]) -> list[Submission]:
+    """Read the digits of the numbers among `submissions` in one query (none when there is no number)."""
+    prefetch_related_objects([s for s in submissions if s.is_number], DIGITS)
+    return submissions
 
 
 def submission_wait(*, submission_id: int, timeout: float) -> Submission:
@@ -168,7 +180,11 @@ def submission_review_queue() -> QuerySet[Submission]:
     First the corrections nobody reviewed yet, then the least confident
     predictions; one query fetches owner, model version and correction.
     """
-    return Submission.objects.select_related("owner", "model_version", "correction").order_by(*REVIEW_ORDER, "-id")
+    queryset = Submission.objects.select_related("owner", "model_version", "correction")
+    # A number's digits come with their inputs: the queue shows each one.
+    return queryset.prefetch_related(
+        Prefetch("digits", queryset=SubmissionDigit.objects.order_by("position"))
+    ).order_by(*REVIEW_ORDER, "-id")
 
 
 def submission_pixels(*, submission_id: int) -> bytes:

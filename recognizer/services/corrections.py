@@ -46,10 +46,12 @@ def _correction_new(*, submission_id: int, label: int | None, **fields) -> Corre
     return Correction(submission_id=submission_id, label=label, held_out=held_out, **fields)
 
 
-def _relabel(correction: Correction, label: int | None, *, now: datetime) -> None:
-    """Give `correction` a new label, keeping the old one in its history; it will be trained on again."""
-    correction.history = [*correction.history, {"label": correction.label, "until": now.isoformat()}]
+def _relabel(correction: Correction, label: int | None, *, now: datetime, number: str | None = None) -> None:
+    """Give `correction` a new label (or number), keeping the old one in its history; it will be trained on again."""
+    old = {"number": correction.number} if correction.number is not None else {"label": correction.label}
+    correction.history = [*correction.history, {**old, "until": now.isoformat()}]
     correction.label = label
+    correction.number = number
     correction.trained_in = None
 
 
@@ -58,8 +60,66 @@ def correction_set(*, submission: Submission, label: int | None, user: AbstractB
 
     A changed label goes back to review (or straight to accepted when
     corrections are accepted automatically); the old label stays in history.
+    A number is corrected with `correction_number_set` or `correction_digit_set`.
     """
     _label_check(label)
+    if submission.is_number:
+        raise ValidationError(
+            "This submission is a number: send the whole `number`, or one digit's `position` and `label`.",
+            code="number_needs_number",
+        )
+    return _correction_write(submission=submission, label=label, number=None)
+
+
+def _number_check(*, submission: Submission, number: object) -> str:
+    """Return `number` if it can be the true number of `submission`: digits only, one per digit found."""
+    if not submission.is_number:
+        raise ValidationError("This submission is one digit: send its `label`.", code="not_a_number")
+    if not isinstance(number, str) or not number.isascii() or not number.isdigit():
+        raise ValidationError('The number must be digits 0-9 only, such as "0427".', code="invalid_number")
+    found = submission.digits.count()
+    if len(number) != found:
+        raise ValidationError(
+            f"The number must have {found} digits, one for each digit found in the picture; it has {len(number)}.",
+            code="number_length_mismatch",
+        )
+    return number
+
+
+def correction_number_set(*, submission: Submission, number: str, user: AbstractBaseUser | None = None) -> Correction:
+    """Record the true number of a number submission: the digit at position i is `number[i]`.
+
+    It must have as many digits as were found (`number_length_mismatch`
+    otherwise): each one labels the digit found at its place, and those
+    labels are training data like single digits' once accepted.
+    """
+    _number_check(submission=submission, number=number)
+    return _correction_write(submission=submission, label=None, number=number)
+
+
+def correction_digit_set(
+    *, submission: Submission, position: int, label: int, user: AbstractBaseUser | None = None
+) -> Correction:
+    """Correct one digit of a number submission; the other digits keep their current label.
+
+    Their current label is the one an earlier correction gave them, else the
+    prediction: correcting one digit says the others were read right.
+    """
+    if label is None or _label_check(label) is None:
+        raise ValidationError("A digit of a number is corrected with a digit from 0 to 9.", code="invalid_label")
+    correction = Correction.objects.filter(submission=submission).first()
+    current = list((correction and correction.number) or submission.number or "")
+    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < len(current):
+        raise ValidationError(
+            f"The position must be from 0 to {len(current) - 1}: the number has {len(current)} digits.",
+            code="invalid_position",
+        )
+    current[position] = str(label)
+    return correction_number_set(submission=submission, number="".join(current), user=user)
+
+
+def _correction_write(*, submission: Submission, label: int | None, number: str | None) -> Correction:
+    """Create or change the one correction of `submission`, under its row lock, and mirror it on the row."""
     auto_accept = conf.auto_accept_corrections()
     review = Correction.Review.ACCEPTED if auto_accept else Correction.Review.PENDING
     now = timezone.now()
@@ -68,12 +128,16 @@ def correction_set(*, submission: Submission, label: int | None, user: AbstractB
         correction = Correction.objects.filter(submission=locked).first()
         if correction is None:
             correction = _correction_new(
-                submission_id=locked.pk, label=label, review_state=review, reviewed_at=now if auto_accept else None
+                submission_id=locked.pk,
+                label=label,
+                number=number,
+                review_state=review,
+                reviewed_at=now if auto_accept else None,
             )
             correction.save()
             transaction.on_commit(lambda: metrics.correction_record(submission=submission))
-        elif correction.label != label:
-            _relabel(correction, label, now=now)
+        elif correction.label != label or correction.number != number:
+            _relabel(correction, label, now=now, number=number)
             correction.review_state = review
             correction.reviewed_by = None
             correction.reviewed_at = now if auto_accept else None
@@ -145,6 +209,8 @@ def corrections_review(*, correction_ids: list[int], state: str, reviewer: Abstr
 def corrections_relabel(*, submission_ids: list[int], label: int | None, reviewer: AbstractBaseUser) -> int:
     """Give submissions a label decided by staff (None: not a digit), accepted for training at once.
 
+    Number submissions among them are left as they are: one label cannot be a whole number's.
+
     A submission without a correction gets one; a correction with another
     label keeps the old one in `history` and will be trained on again.
     Returns how many submissions changed label or review state.
@@ -161,6 +227,8 @@ def corrections_relabel(*, submission_ids: list[int], label: int | None, reviewe
 
 
 def _relabel_locked(ids: list[int], *, label: int | None, reviewer: AbstractBaseUser, now: datetime) -> int:
+    # One label is for one digit: numbers among the selection keep their own corrections.
+    ids = list(Submission.objects.filter(pk__in=ids, kind=Submission.Kind.DIGIT).values_list("pk", flat=True))
     accepted = Correction.Review.ACCEPTED
     existing = list(Correction.objects.filter(submission_id__in=ids))
     updates = [c for c in existing if c.label != label or c.review_state != accepted]

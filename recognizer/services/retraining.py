@@ -36,6 +36,7 @@ from recognizer.retraining.pipeline import (
     retrain_model,
 )
 from recognizer.selectors.corrections import (
+    correction_samples,
     corrections_for_training,
     corrections_not_a_digit,
     corrections_split_counts,
@@ -224,9 +225,9 @@ def _training_data() -> tuple[TrainingData, list[int]]:
         raise ValueError(f"{len(train)} corrections to train on and {len(holdout)} held out; both must be at least 1.")
 
     def inputs(corrections: list[Correction]) -> tuple[np.ndarray, np.ndarray]:
-        return np.stack([bytes_to_pixels(c.submission.pixels) for c in corrections]), np.array(
-            [c.label for c in corrections]
-        )
+        # A number's correction gives one sample per digit found, each with its own label.
+        samples = [correction_samples(correction=c) for c in corrections]
+        return np.concatenate([x for x, _y in samples]), np.concatenate([y for _x, y in samples])
 
     (train_x, train_y), (holdout_x, holdout_y) = inputs(train), inputs(holdout)
     data = TrainingData(train_x=train_x, train_y=train_y, holdout_x=holdout_x, holdout_y=holdout_y)

@@ -17,10 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from recognizer import conf, dispatch, metrics, wake
-from recognizer.models import ModelVersion, Submission
+from recognizer.models import ModelVersion, Submission, SubmissionDigit
 from recognizer.selectors.submissions import submissions_stale_pending
 from recognizer.services.files import files_removed_on_error
-from recognizer.services.intake import PreparedImage, image_prepare
+from recognizer.services.intake import PreparedImage, image_prepare, number_prepare
 from recognizer.services.model_versions import model_version_ensure_active_cached
 from training.preprocessing import ImageRejected, bytes_to_pixels, pixels_to_bytes
 
@@ -31,36 +31,116 @@ logger = logging.getLogger(__name__)
 
 SWEEP_LIMIT = 1000
 SWEEP_BATCH = 64
+# What predicting writes on a submission, and on each digit of a number.
+PREDICTION_FIELDS = (
+    "status",
+    "predicted_digit",
+    "number",
+    "confidence",
+    "probabilities",
+    "model_version",
+    "inference_ms",
+    "is_digit",
+    "reason",
+    "predicted_at",
+    "updated_at",
+    "error",
+)
+DIGIT_PREDICTION_FIELDS = ["predicted_digit", "confidence", "probabilities", "is_digit", "reason"]
 
 
-def _submission_build(*, owner: AbstractBaseUser, data: bytes, source: str) -> tuple[Submission, PreparedImage]:
-    """Check the image and return an unsaved submission for it with the image; no file is written yet."""
+def _submission_build(
+    *, owner: AbstractBaseUser, data: bytes, source: str, kind: str = Submission.Kind.DIGIT
+) -> tuple[Submission, PreparedImage]:
+    """Check the image and return an unsaved submission for it with the image; no file is written yet.
+
+    A number's digits are found here, in the process that received it, so a picture without digits or with
+    too many is refused at once; its unsaved digit rows are on `found_digits`.
+    """
     if source not in Submission.Source.values:
         raise ValidationError(f"Unknown source {source!r}.", code="invalid_source")
-    image = image_prepare(data=data)
+    if kind not in Submission.Kind.values:
+        raise ValidationError(f"Unknown kind {kind!r}: send digit or number.", code="invalid_kind")
+    if kind == Submission.Kind.NUMBER:
+        image = number_prepare(data=data, version=model_version_ensure_active_cached())
+    else:
+        image = image_prepare(data=data)
     submission = Submission(
         owner=owner,
+        kind=kind,
         source=source,
-        pixels=pixels_to_bytes(image.pixels),
+        pixels=b"" if image.pixels is None else pixels_to_bytes(image.pixels),
         image_content_type=image.content_type,
         created_at=timezone.now(),
     )
+    submission.found_digits = [
+        SubmissionDigit(position=position, x=x, y=y, width=width, height=height, pixels=pixels_to_bytes(crop.pixels))
+        for position, crop in enumerate(image.digits)
+        for x, y, width, height in [crop.box]
+    ]
     return submission, image
 
 
-def _prediction_fields(prediction: Prediction, *, version: ModelVersion, ms_per_image: float, now) -> dict:
-    return {
+def _model_inputs(submission: Submission) -> list[np.ndarray]:
+    """The 28x28 inputs that answer a submission: its own, or its digits' left to right."""
+    if submission.is_number:
+        return [bytes_to_pixels(row.pixels) for row in submission.digit_rows]
+    return [bytes_to_pixels(submission.pixels)]
+
+
+def _predictions_assign(submissions: list[Submission], *, version: ModelVersion) -> None:
+    """Predict every input of `submissions` in one batched call and set the answers on them, unsaved."""
+    from recognizer.inference import engine
+
+    inputs = [_model_inputs(submission) for submission in submissions]
+    predictions, ms_per_image = engine.predict(version=version, pixels=np.stack([p for each in inputs for p in each]))
+    now, start = timezone.now(), 0
+    for submission, own in zip(submissions, inputs, strict=True):
+        answers, start = predictions[start : start + len(own)], start + len(own)
+        fields = _prediction_fields(answers, kind=submission.kind, version=version, ms_per_image=ms_per_image, now=now)
+        for name, value in fields.items():
+            setattr(submission, name, value)
+        for row, prediction in zip(submission.digit_rows if submission.is_number else [], answers, strict=False):
+            row.predicted_digit, row.confidence, row.probabilities = (
+                prediction.digit,
+                prediction.confidence,
+                prediction.probabilities,
+            )
+            row.is_digit, row.reason = prediction.is_digit, prediction.reason or ""
+
+
+def _prediction_fields(
+    predictions: list[Prediction], *, kind: str, version: ModelVersion, ms_per_image: float, now
+) -> dict:
+    """A submission's prediction fields: one digit's answer, or a number's read from its digits' answers.
+
+    A number's confidence is the chance all its digits are right (the product of their calibrated
+    confidences); it is a digit (`is_digit`) when every one of its digits is, unchecked when one is.
+    """
+    fields = {
         "status": Submission.Status.DONE,
-        "predicted_digit": prediction.digit,
-        "confidence": prediction.confidence,
-        "probabilities": prediction.probabilities,
         "model_version": version,
-        "inference_ms": round(ms_per_image, 3),
-        "is_digit": prediction.is_digit,
-        "reason": prediction.reason or "",
+        "inference_ms": round(ms_per_image * len(predictions), 3),
         "predicted_at": now,
         "updated_at": now,
         "error": "",
+    }
+    if kind != Submission.Kind.NUMBER:
+        (prediction,) = predictions
+        return fields | {
+            "predicted_digit": prediction.digit,
+            "confidence": prediction.confidence,
+            "probabilities": prediction.probabilities,
+            "is_digit": prediction.is_digit,
+            "reason": prediction.reason or "",
+        }
+    verdicts = [prediction.is_digit for prediction in predictions]
+    flagged = [prediction.reason for prediction in predictions if prediction.is_digit is False]
+    return fields | {
+        "number": "".join(str(prediction.digit) for prediction in predictions),
+        "confidence": float(np.prod([prediction.confidence for prediction in predictions])),
+        "is_digit": None if None in verdicts else all(verdicts),
+        "reason": flagged[0] if flagged else "",
     }
 
 
@@ -70,26 +150,18 @@ def _submissions_predict_unsaved(built: list[tuple[Submission, PreparedImage]]) 
     The embedded default's path: the row is then written once, with its
     prediction, and nobody has to wait for it or read it back.
     """
+    submissions = [submission for submission, _image in built]
     try:
-        from recognizer.inference import engine
-
-        version = model_version_ensure_active_cached()
-        pixels = np.stack([image.pixels for _submission, image in built])
-        predictions, ms_per_image = engine.predict(version=version, pixels=pixels)
+        _predictions_assign(submissions, version=model_version_ensure_active_cached())
     except Exception as error:
         logger.exception("Prediction failed for a new submission.")
-        for submission, _image in built:
+        for submission in submissions:
             submission.status = Submission.Status.FAILED
             submission.error = f"Prediction failed: {error}"[:2000]
-        return
-    now = timezone.now()
-    for (submission, _image), prediction in zip(built, predictions, strict=True):
-        for name, value in _prediction_fields(prediction, version=version, ms_per_image=ms_per_image, now=now).items():
-            setattr(submission, name, value)
 
 
 def _submissions_store(built: list[tuple[Submission, PreparedImage]]) -> list[Submission]:
-    """Write the images and the rows together: one transaction, one INSERT.
+    """Write the images and the rows together: one transaction, one INSERT (and one for a number's digits).
 
     Without a broker the rows are predicted first and stored done; with one
     they are stored pending and queued once committed. Each file is written
@@ -100,11 +172,14 @@ def _submissions_store(built: list[tuple[Submission, PreparedImage]]) -> list[Su
     submissions = [submission for submission, _image in built]
     with files_removed_on_error([s.image for s in submissions]), transaction.atomic():
         for submission, image in built:
-            submission.image.save(f"digit.{image.extension}", ContentFile(image.data), save=False)
+            submission.image.save(f"{submission.kind}.{image.extension}", ContentFile(image.data), save=False)
         if len(submissions) == 1:
             submissions[0].save(force_insert=True)
         else:
             Submission.objects.bulk_create(submissions)
+        rows = [row for submission in submissions for row in _digit_rows_owned(submission)]
+        if rows:
+            SubmissionDigit.objects.bulk_create(rows)
         pending = [s.pk for s in submissions if s.status == Submission.Status.PENDING]
         if pending:
             transaction.on_commit(lambda: dispatch.predictions_dispatch(submission_ids=pending))
@@ -112,30 +187,44 @@ def _submissions_store(built: list[tuple[Submission, PreparedImage]]) -> list[Su
     return submissions
 
 
-def submission_preview(*, owner: AbstractBaseUser, image: bytes, source: str) -> Submission:
+def _digit_rows_owned(submission: Submission) -> list[SubmissionDigit]:
+    for row in submission.found_digits:
+        row.submission = submission
+    return submission.found_digits
+
+
+def submission_preview(
+    *, owner: AbstractBaseUser, image: bytes, source: str, kind: str = Submission.Kind.DIGIT
+) -> Submission:
     """Predict one image without storing anything; return the unsaved submission with its prediction.
 
     The same checks and errors as `submission_create` (ImageRejected,
     ValidationError), predicted in this process whether or not there are
     workers: a preview is answered at once and leaves no row, file or task.
     """
-    built = [_submission_build(owner=owner, data=image, source=source)]
+    built = [_submission_build(owner=owner, data=image, source=source, kind=kind)]
     _submissions_predict_unsaved(built)
     return built[0][0]
 
 
-def submission_create(*, owner: AbstractBaseUser, image: bytes, source: str) -> Submission:
+def submission_create(
+    *, owner: AbstractBaseUser, image: bytes, source: str, kind: str = Submission.Kind.DIGIT
+) -> Submission:
     """Store one image with its model input and its prediction, or queue the prediction.
 
     Raises ImageRejected (with a stable `code`) for images that cannot be
     predicted; nothing is stored then. Without a broker the image is predicted
     here first and stored done (or failed, with the reason), in one INSERT;
     with one it is stored pending and a worker predicts it after commit.
+    A number (`kind="number"`) is stored with one row per digit found, in the
+    same transaction; more than 16 digits is ImageRejected `too_many_digits`.
     """
-    return _submissions_store([_submission_build(owner=owner, data=image, source=source)])[0]
+    return _submissions_store([_submission_build(owner=owner, data=image, source=source, kind=kind)])[0]
 
 
-def submission_batch_create(*, owner: AbstractBaseUser, images: list[bytes], source: str) -> list[Submission]:
+def submission_batch_create(
+    *, owner: AbstractBaseUser, images: list[bytes], source: str, kind: str = Submission.Kind.DIGIT
+) -> list[Submission]:
     """Store several images at once and queue them as one batch prediction.
 
     All or nothing: if one image is rejected, none is stored, and the error
@@ -149,7 +238,7 @@ def submission_batch_create(*, owner: AbstractBaseUser, images: list[bytes], sou
     built = []
     for index, data in enumerate(images):
         try:
-            built.append(_submission_build(owner=owner, data=data, source=source))
+            built.append(_submission_build(owner=owner, data=data, source=source, kind=kind))
         except ImageRejected as error:
             error.index = index
             raise
@@ -157,28 +246,28 @@ def submission_batch_create(*, owner: AbstractBaseUser, images: list[bytes], sou
 
 
 def submissions_predict(*, submission_ids: list[int]) -> list[Submission]:
-    """Predict the pending submissions among `submission_ids` as one batch.
+    """Predict the pending submissions among `submission_ids` as one batch (a number's digits included).
 
-    Safe to run twice: submissions already done are left as they are.
+    Safe to run twice: submissions already done are left as they are, and so are their digits.
     """
-    pending = list(Submission.objects.filter(pk__in=submission_ids, status=Submission.Status.PENDING).order_by("pk"))
+    pending = list(
+        Submission.objects.filter(pk__in=submission_ids, status=Submission.Status.PENDING)
+        .prefetch_related("digits")
+        .order_by("pk")
+    )
     if not pending:
         return []
-    from recognizer.inference import engine
-
-    version = model_version_ensure_active_cached()
-    pixels = np.stack([bytes_to_pixels(s.pixels) for s in pending])
-    predictions, ms_per_image = engine.predict(version=version, pixels=pixels)
-    now = timezone.now()
+    for submission in pending:
+        submission.found_digits = list(submission.digits.all())
+    _predictions_assign(pending, version=model_version_ensure_active_cached())
     done = []
     # One row needs no transaction of its own: a single UPDATE is atomic.
-    with transaction.atomic() if len(pending) > 1 else contextlib.nullcontext():
-        for submission, prediction in zip(pending, predictions, strict=True):
-            fields = _prediction_fields(prediction, version=version, ms_per_image=ms_per_image, now=now)
+    with transaction.atomic() if len(pending) > 1 or pending[0].is_number else contextlib.nullcontext():
+        for submission in pending:
+            fields = {name: getattr(submission, name) for name in PREDICTION_FIELDS}
             # Only a still-pending row is written: a second run changes nothing.
             if Submission.objects.filter(pk=submission.pk, status=Submission.Status.PENDING).update(**fields):
-                for name, value in fields.items():
-                    setattr(submission, name, value)
+                SubmissionDigit.objects.bulk_update(submission.digit_rows, DIGIT_PREDICTION_FIELDS)
                 done.append(submission)
         # Wake the requests waiting for these answers once they can read them.
         transaction.on_commit(lambda: wake.predictions_announce(submission_ids=[s.pk for s in done]))

@@ -8,6 +8,7 @@ any (the selector decides). The pages and the admin's thumbnails use them.
 
 from __future__ import annotations
 
+import numpy as np
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
@@ -38,9 +39,18 @@ def _scale(request: HttpRequest) -> int:
 @login_required
 @require_GET
 def submission_input(request: HttpRequest, submission_id: int) -> HttpResponse:
-    """The 28x28 image the model saw, as PNG (dark ink on white), `?scale=` 1 to 10 times larger."""
+    """The 28x28 image the model saw, as PNG (dark ink on white), `?scale=` 1 to 10 times larger.
+
+    For a number: its digits' inputs side by side, left to right.
+    """
     submission = _readable(request, submission_id)
-    png = pixels_to_png(bytes_to_pixels(submission.pixels), scale=_scale(request))
+    if not submission.is_number:
+        png = pixels_to_png(bytes_to_pixels(submission.pixels), scale=_scale(request))
+    else:
+        rows = submission.digits.order_by("position").values_list("pixels", flat=True)
+        strip = np.hstack([bytes_to_pixels(pixels) for pixels in rows] or [np.zeros((28, 28), np.uint8)])
+        scale = _scale(request)
+        png = pixels_to_png(np.repeat(np.repeat(strip, scale, axis=0), scale, axis=1))
     return private_picture(HttpResponse(png, content_type="image/png"), max_age=INPUT_MAX_AGE)
 
 

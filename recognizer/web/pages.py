@@ -89,6 +89,9 @@ class HistoryFilterForm(forms.Form):
     # The API's parameter and values: the detector's verdict, exactly (unchecked predictions match neither).
     is_digit = _yes_or_no("Digit or not", ("", "Digits or not"), ("true", "Digits"), ("false", "Not digits"))
     source = forms.ChoiceField(label="Source", choices=[("", "Any source"), *Submission.Source.choices], required=False)
+    kind = forms.ChoiceField(
+        label="Kind", choices=[("", "Digits and numbers"), ("digit", "Digits"), ("number", "Numbers")], required=False
+    )
 
     def filters(self) -> dict:
         """The selector's filters from the fields that are valid; an invalid one is left out."""
@@ -99,6 +102,7 @@ class HistoryFilterForm(forms.Form):
             "corrected": data.get("corrected"),
             "is_digit": data.get("is_digit"),
             "source": data.get("source") or None,
+            "kind": data.get("kind") or None,
         }
 
 

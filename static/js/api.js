@@ -89,6 +89,11 @@ export function correct(base, id, label) {
   return request("PUT", member(base, id, "correction/"), { label });
 }
 
+// A number's correction: {number: "2026"} for the whole of it, or {position, label} for one digit.
+export function correctNumber(base, id, body) {
+  return request("PUT", member(base, id, "correction/"), body);
+}
+
 export function withdraw(base, id) {
   return request("DELETE", member(base, id, "correction/"));
 }

@@ -12,6 +12,7 @@ function start(root) {
     select.addEventListener("change", () => select.form.submit());
   });
   document.querySelectorAll(".correct-select").forEach((select) => wireCorrection(select, base, say));
+  document.querySelectorAll(".number-correction").forEach((form) => wireNumberCorrection(form, base, say));
   document.querySelectorAll(".delete-button").forEach((button) => wireDelete(button, base, say));
 }
 
@@ -34,6 +35,21 @@ function wireCorrection(select, base, say) {
       select.value = previous;
       say(`Not saved: ${error.detail}`);
     }).then(() => { select.disabled = false; });
+  });
+}
+
+// A number is corrected by typing it whole: as many digits as were found.
+function wireNumberCorrection(form, base, say) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const { id } = form.dataset;
+    const input = form.querySelector("input");
+    const number = input.value.trim();
+    input.disabled = true;
+    api.correctNumber(base, id, { number }).then(() => {
+      showCorrection(form.closest(".submission").querySelector(".correction-text"), number);
+      say(`Submission ${id} corrected to ${number}.`);
+    }, (error) => say(`Not saved: ${error.detail}`)).then(() => { input.disabled = false; });
   });
 }
 

@@ -229,3 +229,41 @@ def test_the_correction_list_says_not_a_digit_and_filters_it(staff_client):
     assert [c.pk for c in staff_client.get(f"{url}?label=7").context["cl"].result_list] == [seven.pk]
     page = staff_client.get(reverse("admin:recognizer_correction_change", args=[not_a_digit.pk]))
     assert page.status_code == 200 and "not a digit" in page.content.decode()
+
+
+# Numbers: their digits with boxes, inputs and labels, the changed ones marked.
+
+
+@pytest.fixture
+def corrected_number(user):
+    from django.core.files.base import ContentFile
+
+    from recognizer.services.corrections import correction_digit_set
+    from tests.factories import NumberSubmissionFactory
+    from tests.images import number_png
+
+    submission = NumberSubmissionFactory(
+        owner=user, number="2028", image=ContentFile(number_png("2026"), name="number.png")
+    )
+    correction_digit_set(submission=submission, position=3, label=6)
+    return submission
+
+
+def test_queue_shows_a_number_with_each_digit_and_its_correction(staff_client, corrected_number):
+    html = staff_client.get(CHANGELIST + "?kind=number").content.decode()
+    assert "<b>2028</b>" in html and "<b>2026</b>" in html
+    assert html.count("number-thumb") == 4 and html.count("number-thumb changed") == 1
+
+
+def test_change_page_of_a_number_draws_its_boxes_and_marks_the_changed_digit(staff_client, corrected_number):
+    url = reverse("admin:recognizer_submission_change", args=[corrected_number.pk])
+    html = staff_client.get(url).content.decode()
+    assert html.count('<rect class="digit-box') == 4 and html.count('<rect class="digit-box changed"') == 1
+    assert '<svg class="number-original" viewBox="0 0 ' in html
+    assert "6 (changed)" in html and html.count("(confirms)") == 3
+    first = corrected_number.digits.get(position=0)
+    assert f'x="{first.x}" y="{first.y}" width="{first.width}" height="{first.height}"' in html
+    assert reverse("recognizer:submission_input", args=[corrected_number.pk]) + "?scale=4" in html
+    # The strip of the digits' inputs is served too.
+    strip = staff_client.get(reverse("recognizer:submission_input", args=[corrected_number.pk]) + "?scale=2")
+    assert strip.status_code == 200 and strip["Content-Type"] == "image/png"

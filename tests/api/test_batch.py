@@ -109,3 +109,26 @@ def test_every_prediction_of_a_batch_carries_the_verdict_fields(api):
     for item in response.json():
         assert item["prediction"]["is_digit"] is stored[item["id"]].is_digit
         assert item["prediction"]["reason"] == (stored[item["id"]].reason or None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_of_numbers(api):
+    from tests.images import number_png
+
+    response = api.post(
+        BATCH, {"images": _files([number_png("58"), number_png("2026")]), "kind": "number"}, format="multipart"
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert [item["prediction"]["number"] for item in body] == ["58", "2026"]
+    assert {item["kind"] for item in body} == {"number"}
+
+
+def test_a_batch_with_too_many_digits_in_one_number_names_it(api, active_version):
+    from tests.images import number_png
+
+    images = [base64.b64encode(number_png(n)).decode() for n in ("58", "23456789023456789")]
+    body = assert_error(api.post(BATCH, {"images": images, "kind": "number"}, format="json"), 400, "too_many_digits")
+    assert body["index"] == 1
+    assert not Submission.objects.exists()

@@ -25,3 +25,5 @@ def test_bench_api_measures_the_api_and_the_baseline_in_one_run():
     assert "POST /api/v1/submissions/ (product)" in result.stdout
     assert "POST naive model.predict view (baseline)" in result.stdout
     assert "baseline / product at the median:" in result.stdout
+    assert "POST /api/v1/submissions/, 8-digit number" in result.stdout
+    assert "8-digit number / one digit at the median:" in result.stdout

@@ -2,7 +2,7 @@ import pytest
 
 from recognizer.models import Correction, Submission
 from tests.api.helpers import SUBMISSIONS, assert_error
-from tests.factories import CorrectionFactory, SubmissionFactory
+from tests.factories import CorrectionFactory, NumberSubmissionFactory, SubmissionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +107,51 @@ def test_not_a_digit_needs_an_explicit_null_label(api, user, body, form, code):
     response = api.put(f"{SUBMISSIONS}{submission.pk}/correction/", body, format=form)
     assert_error(response, 400, code)
     assert not Correction.objects.exists()
+
+
+# Numbers: the whole number, or one digit.
+
+
+def test_put_a_whole_number(api, user):
+    submission = NumberSubmissionFactory(owner=user, number="2028")
+    response = api.put(f"{SUBMISSIONS}{submission.pk}/correction/", {"number": "2026"}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["correction"]["number"] == "2026" and body["correction"]["label"] is None
+    assert body["prediction"]["number"] == "2028"
+    assert Correction.objects.get(submission=submission).digit_labels == [2, 0, 2, 6]
+
+
+def test_put_one_digit_of_a_number(api, user):
+    submission = NumberSubmissionFactory(owner=user, number="2028")
+    response = api.put(f"{SUBMISSIONS}{submission.pk}/correction/", {"position": 3, "label": 6}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["correction"]["number"] == "2026"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"number": "202"}, "number_length_mismatch"),
+        ({"number": "20x6"}, "invalid_number"),
+        ({"number": ""}, "blank"),
+        ({"number": 2026}, "invalid"),
+        ({"position": 4, "label": 1}, "invalid_position"),
+        ({"position": 0}, "required"),
+        ({"position": 0, "label": None}, "invalid_label"),
+        ({"position": "first", "label": 1}, "invalid"),
+        ({"number": "2026", "label": 1}, "invalid"),
+        ({"label": 3}, "number_needs_number"),
+        ({}, "required"),
+    ],
+)
+def test_a_bad_number_correction_is_400(api, user, body, code):
+    submission = NumberSubmissionFactory(owner=user, number="2028")
+    assert_error(api.put(f"{SUBMISSIONS}{submission.pk}/correction/", body, format="json"), 400, code)
+    assert not Correction.objects.exists()
+
+
+def test_a_digit_is_not_corrected_with_a_number(api, user):
+    submission = SubmissionFactory(owner=user)
+    response = api.put(f"{SUBMISSIONS}{submission.pk}/correction/", {"number": "7"}, format="json")
+    assert_error(response, 400, "not_a_number")

@@ -30,7 +30,7 @@ def test_a_preview_answers_like_a_submission_without_what_is_stored(api, active_
 
     assert response.status_code == 200, response.content
     body = response.json()
-    assert set(body) == {"status", "source", "prediction", "error"}
+    assert set(body) == {"status", "kind", "source", "prediction", "error"}
     assert body == {key: stored[key] for key in body} | {"prediction": body["prediction"]}
     prediction = dict(body["prediction"], inference_ms=None)
     assert prediction == dict(stored["prediction"], inference_ms=None)
@@ -83,3 +83,17 @@ def test_a_preview_is_throttled_like_every_call(api, active_version, settings):
     statuses = [api.post(PREDICTIONS, _upload(digit_png(0)), format="multipart").status_code for _ in range(3)]
     cache.clear()
     assert statuses == [200, 200, 429]
+
+
+def test_a_number_preview_reads_it_and_stores_nothing(api, active_version):
+    from tests.images import number_png
+
+    image = base64.b64encode(number_png("2026")).decode()
+    response = api.post(PREDICTIONS, {"image": image, "kind": "number"}, format="json")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["kind"] == "number"
+    assert body["prediction"]["number"] == "2026"
+    assert [digit["digit"] for digit in body["prediction"]["digits"]] == [2, 0, 2, 6]
+    assert not Submission.objects.exists()

@@ -150,3 +150,27 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_schema(fuz
         with contextlib.suppress(Unsatisfiable):
             negative = operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
             _fuzz(negative, [checks.not_a_server_error], fuzz_headers, examples=10)
+
+
+def test_the_schema_documents_numbers(client):
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    components = schema["components"]["schemas"]
+    prediction = components["Prediction"]["properties"]
+    assert prediction["number"]["nullable"] and "leading zeros" in prediction["number"]["description"]
+    assert prediction["digits"]["nullable"] and prediction["digits"]["items"]["$ref"].endswith("/Digit")
+    assert prediction["probabilities"]["nullable"] and prediction["digit"]["nullable"]
+    digit = components["Digit"]["properties"]
+    assert {"digit", "confidence", "probabilities", "is_digit", "reason", "box", "position"} <= set(digit)
+    assert digit["box"]["minItems"] == digit["box"]["maxItems"] == 4
+    assert components["Submission"]["properties"]["kind"]
+    for path, schema_name in (("/api/v1/submissions/", "SubmissionUpload"), ("/api/v1/predictions/", None)):
+        body = schema["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+        assert "kind" in components[body["$ref"].rsplit("/", 1)[-1]]["properties"], (path, schema_name)
+    batch = schema["paths"]["/api/v1/submissions/batch/"]["post"]["requestBody"]["content"]["application/json"]
+    assert "kind" in components[batch["schema"]["$ref"].rsplit("/", 1)[-1]]["properties"]
+    listing = schema["paths"]["/api/v1/submissions/"]["get"]["parameters"]
+    assert [p["schema"]["enum"] for p in listing if p["name"] == "kind"] == [["digit", "number"]]
+    put = schema["paths"]["/api/v1/submissions/{submission_id}/correction/"]["put"]
+    correction_input = components[put["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/")[-1]]
+    assert {"label", "number", "position"} <= set(correction_input["properties"])
+    assert components["Correction"]["properties"]["number"]["nullable"]

@@ -8,7 +8,7 @@ from rest_framework.test import APIRequestFactory
 
 from recognizer.api.serializers import PredictionSerializer, PreviewSerializer, SubmissionSerializer
 from recognizer.models import Submission
-from tests.factories import CorrectionFactory, SubmissionFactory
+from tests.factories import CorrectionFactory, NumberSubmissionFactory, SubmissionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,9 +25,12 @@ def submissions(user, active_version):
     CorrectionFactory(submission=corrected, label=None)
     pending = SubmissionFactory(owner=user, status=Submission.Status.PENDING, predicted_digit=None, confidence=None)
     failed = SubmissionFactory(owner=user, status=Submission.Status.FAILED, error="Prediction failed: boom")
+    number = NumberSubmissionFactory(owner=user, number="0427", model_version=active_version)
+    corrected_number = NumberSubmissionFactory(owner=user, number="58", is_digit=False, reason="not_a_digit")
+    CorrectionFactory(submission=corrected_number, label=None, number="59")
     return [
         Submission.objects.select_related("correction", "model_version").get(pk=s.pk)
-        for s in (flagged, checked, corrected, pending, failed)
+        for s in (flagged, checked, corrected, pending, failed, number, corrected_number)
     ]
 
 

@@ -5,8 +5,8 @@ from django.core.files.storage import default_storage
 
 from recognizer.models import Submission
 from tests.api.helpers import SUBMISSIONS, assert_error
-from tests.factories import CorrectionFactory, SubmissionFactory
-from tests.images import digit_image, digit_png, encode, sample_digit
+from tests.factories import CorrectionFactory, NumberSubmissionFactory, SubmissionFactory
+from tests.images import digit_image, digit_png, encode, number_png, sample_digit
 
 # Predictions run at commit (in-process tasks), so these tests commit for real.
 predicting = pytest.mark.django_db(transaction=True)
@@ -25,8 +25,19 @@ def test_post_pngs_answers_201_with_the_right_digits(api):
 
         assert response.status_code == 201, response.content
         body = response.json()
-        assert set(body) == {"id", "status", "source", "created_at", "image_url", "prediction", "correction", "error"}
-        assert body["status"] == "done"
+        assert set(body) == {
+            "id",
+            "status",
+            "kind",
+            "source",
+            "created_at",
+            "image_url",
+            "prediction",
+            "correction",
+            "error",
+        }
+        assert body["status"] == "done" and body["kind"] == "digit"
+        assert body["prediction"]["number"] is None and body["prediction"]["digits"] is None
         assert body["source"] == "api"
         assert body["correction"] is None
         assert body["prediction"]["digit"] == sample_digit(index)[1]
@@ -321,3 +332,79 @@ def test_list_filters_by_the_detectors_verdict(api, user):
     assert ids("is_digit=false&digit=4") == [several.pk]
     assert ids("") == [unchecked.pk, not_a_digit.pk, several.pk, digit.pk]
     assert_error(api.get(f"{SUBMISSIONS}?is_digit=perhaps"), 400, "invalid")
+
+
+# Numbers.
+
+
+@predicting
+def test_post_a_number_answers_it_with_its_digits_and_boxes(api):
+    response = api.post(SUBMISSIONS, {**_upload(number_png("2026")), "kind": "number"}, format="multipart")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["kind"] == "number" and body["status"] == "done"
+    prediction = body["prediction"]
+    assert prediction["number"] == "2026"
+    assert prediction["digit"] is None and prediction["probabilities"] is None
+    assert [d["digit"] for d in prediction["digits"]] == [2, 0, 2, 6]
+    assert [d["position"] for d in prediction["digits"]] == [0, 1, 2, 3]
+    for digit in prediction["digits"]:
+        assert set(digit) == {"digit", "confidence", "probabilities", "is_digit", "reason", "box", "position"}
+        assert len(digit["probabilities"]) == 10 and len(digit["box"]) == 4
+        assert digit["confidence"] == max(digit["probabilities"])
+    product = 1.0
+    for digit in prediction["digits"]:
+        product *= digit["confidence"]
+    assert prediction["confidence"] == pytest.approx(product)
+    assert api.get(response["Location"]).json() == body
+
+
+@predicting
+def test_post_a_number_as_json(api):
+    data_url = "data:image/png;base64," + base64.b64encode(number_png("0427")).decode()
+    response = api.post(SUBMISSIONS, {"image": data_url, "kind": "number", "source": "canvas"}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["prediction"]["number"] == "0427"
+
+
+def test_more_than_16_digits_is_400_too_many_digits(api, active_version):
+    response = api.post(SUBMISSIONS, {**_upload(number_png("23456789023456789")), "kind": "number"}, format="multipart")
+    assert_error(response, 400, "too_many_digits")
+    assert not Submission.objects.exists()
+
+
+@pytest.mark.parametrize("kind", ["word", "", None, 1, "NUMBER"])
+def test_an_unknown_kind_is_400(api, active_version, kind):
+    image = base64.b64encode(digit_png(0)).decode()
+    response = api.post(SUBMISSIONS, {"image": image, "kind": kind}, format="json")
+    assert_error(response, 400, "null" if kind is None else "invalid_choice")
+    assert_error(
+        api.post(SUBMISSIONS, {**_upload(digit_png(0)), "kind": "word"}, format="multipart"), 400, "invalid_choice"
+    )
+
+
+def test_a_blank_number_is_400_empty_image(api, active_version):
+    from tests.images import blank_png
+
+    response = api.post(SUBMISSIONS, {**_upload(blank_png()), "kind": "number"}, format="multipart")
+    assert_error(response, 400, "empty_image")
+
+
+def test_lists_filter_by_kind(api, user):
+    digit = SubmissionFactory(owner=user)
+    number = NumberSubmissionFactory(owner=user, number="58")
+    numbers = api.get(SUBMISSIONS, {"kind": "number"}).json()["results"]
+    assert [s["id"] for s in numbers] == [number.pk]
+    assert numbers[0]["prediction"]["number"] == "58"
+    assert [d["digit"] for d in numbers[0]["prediction"]["digits"]] == [5, 8]
+    assert [s["id"] for s in api.get(SUBMISSIONS, {"kind": "digit"}).json()["results"]] == [digit.pk]
+    assert_error(api.get(SUBMISSIONS, {"kind": "words"}), 400, "invalid_choice")
+
+
+def test_a_list_of_numbers_reads_their_digits_in_one_query(api, user, django_assert_max_num_queries):
+    for _ in range(5):
+        NumberSubmissionFactory(owner=user)
+    with django_assert_max_num_queries(6):
+        results = api.get(SUBMISSIONS, {"kind": "number"}).json()["results"]
+    assert [len(s["prediction"]["digits"]) for s in results] == [4] * 5

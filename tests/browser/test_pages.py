@@ -477,3 +477,78 @@ def test_a_drawing_is_previewed_while_drawn_and_stored_once_when_it_ends(drawing
     page.get_by_role("link", name="History", exact=True).click()
     assert wait_until(lambda: rows().count() == 4)
     assert sorted(row.predicted_digit for row in rows()) == [1, 1, 7, 7]
+
+
+# Numbers: strokes of each digit in fractions of its own cell (x across, y down), placed in a row on the wide pad.
+def _ring(cx: float, cy: float, rx: float, ry: float, count: int = 20) -> list[tuple[float, float]]:
+    import math
+
+    return [
+        (cx + rx * math.sin(2 * math.pi * i / count), cy - ry * math.cos(2 * math.pi * i / count))
+        for i in range(count + 1)
+    ]
+
+
+NUMBER_DIGITS = {
+    "2": [
+        [(0.08, 0.28), (0.25, 0.06), (0.6, 0.02), (0.88, 0.2), (0.85, 0.45), (0.5, 0.72), (0.08, 0.97), (0.95, 0.97)]
+    ],
+    "0": [_ring(0.5, 0.5, 0.42, 0.48)],
+    "6": [
+        [(0.78, 0.02), (0.45, 0.22), (0.2, 0.5), (0.12, 0.75), (0.3, 0.97), (0.65, 0.97)],
+        [(0.65, 0.97), (0.88, 0.78), (0.75, 0.52), (0.45, 0.48), (0.18, 0.66)],
+    ],
+}
+
+
+def number_strokes(digits: str) -> list[list[tuple[float, float]]]:
+    """The strokes of `digits` written in a row on the number pad (three times as wide as high)."""
+    strokes = []
+    for index, digit in enumerate(digits):
+        left = 0.1 + index * 0.21  # of the pad's width; a cell is 0.13 wide (0.39 of the height) and 0.7 high
+        for stroke in NUMBER_DIGITS[digit]:
+            strokes.append([(left + x * 0.13, 0.15 + y * 0.7) for x, y in stroke])
+    return strokes
+
+
+def test_writing_a_number_with_the_mouse_reads_it_and_corrects_one_digit(drawing_page, user):
+    page = drawing_page
+    page.get_by_role("button", name="Number").click()
+    expect(page.get_by_role("heading", name="Write a number")).to_be_visible()
+    box = page.locator("#pad").bounding_box()
+    assert box["width"] > 2.5 * box["height"]  # the wide pad
+    draw(page, number_strokes("2026"))
+    assert stored_prediction(page) == "2026"
+    expect(page.locator(".number-box")).to_have_count(4)
+    expect(page.locator("#result-confidence")).to_contain_text("% sure")
+    expect(page.locator(".number-box .box-label").first).to_contain_text("2 · ")
+    expect(page.locator(".number-box").first).to_have_attribute(
+        "aria-label", re.compile(r"^Digit 1: read as 2, .* sure$")
+    )
+    submission = Submission.objects.get(owner=user)
+    assert (submission.kind, submission.number, submission.digits.count()) == ("number", "2026", 4)
+
+    # Pick the last digit over the picture and say what it was: the number is corrected there.
+    page.locator(".number-box").nth(3).click()
+    page.get_by_role("button", name="It was 8").click()
+    expect(page.locator("#correct-status")).to_contain_text("Saved: it was 2028")
+    expect(page.locator(".number-box.corrected")).to_have_count(1)
+    expect(page.locator(".number-box.corrected .box-label")).to_contain_text("6 · ")
+    expect(page.locator(".number-box.corrected .box-label")).to_contain_text("→ 8")
+    assert wait_until(lambda: Submission.objects.get(pk=submission.pk).correction.number == "2028")
+
+    # Or type the whole number on the keyboard, and Enter.
+    page.locator(".number-box").nth(3).click()  # unpick
+    page.keyboard.type("2027")
+    page.keyboard.press("Enter")
+    expect(page.locator("#correct-status")).to_contain_text("Saved: it was 2027")
+    assert wait_until(lambda: Submission.objects.get(pk=submission.pk).correction.number == "2027")
+    assert_everything_named(page)
+
+    # History shows numbers, and filters by kind.
+    page.goto("/history/?kind=number")
+    row = page.locator(f"#submission-{submission.pk}")
+    expect(row.locator(".submission-number")).to_have_text("2026")
+    expect(row).to_contain_text("Corrected to 2027")
+    page.goto("/history/?kind=digit")
+    expect(page.locator(f"#submission-{submission.pk}")).to_have_count(0)

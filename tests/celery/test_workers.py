@@ -146,3 +146,22 @@ def test_broker_unreachable_when_submitting_loses_nothing(broker, workers, user,
         message="the swept submission",
     )
     assert done.predicted_digit == sample_digit(7)[1]
+
+
+def test_a_number_is_read_by_the_worker_from_the_digits_the_web_process_found(workers, user, active_version):
+    from tests.images import number_png
+
+    worker = workers.start()
+    # The web process finds the digits (so a picture with none or too many is refused at once) and stores them.
+    number = submission_create(owner=user, image=number_png("2026"), source="api", kind="number")
+    assert number.status == Submission.Status.PENDING and number.digits.count() == 4
+
+    wait_for(lambda: all_done([number.pk]), message="the worker's reading of the number")
+    number.refresh_from_db()
+    assert number.number == "2026"
+    assert list(number.digits.order_by("position").values_list("predicted_digit", flat=True)) == [2, 0, 2, 6]
+    stamp = number.predicted_at
+    tasks.submission_predict.delay(number.pk)  # sent again: nothing changes
+    wait_for(lambda: worker.log().count("succeeded in") == 2, message="the second run")
+    number.refresh_from_db()
+    assert number.predicted_at == stamp

@@ -51,6 +51,16 @@ def _bodies(count: int) -> list[bytes]:
     return bodies
 
 
+def _number_bodies(count: int) -> list[bytes]:
+    """Encode `count` pictures of 8-digit numbers (pen-drawn, check seed 0) as multipart bodies with kind=number."""
+    from training.numbers import written_numbers
+
+    return [
+        encode_multipart(BOUNDARY, {"image": SimpleUploadedFile("number", number.data), "kind": "number"})
+        for number in written_numbers(count, 0, lengths=(8, 8))
+    ]
+
+
 def _profiler(wanted: bool):
     """A pyinstrument profiler (sampling every 0.5 ms), or None."""
     if not wanted:
@@ -105,15 +115,15 @@ class Command(BaseCommand):
             task_log.setLevel(logging.WARNING)
             try:
                 connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-                product, baseline = self._measure(requests=requests, warmup=warmup, profile=profile)
+                product, baseline, numbers = self._measure(requests=requests, warmup=warmup, profile=profile)
             finally:
                 connection.creation.destroy_test_db(old_name, verbosity=0)
                 task_log.setLevel(task_log_level)
                 overrides.disable()
                 teardown_test_environment()
-        self._report(product, baseline, requests=requests)
+        self._report(product, baseline, numbers, requests=requests)
 
-    def _measure(self, *, requests: int, warmup: int, profile: bool) -> tuple[list[float], list[float]]:
+    def _measure(self, *, requests: int, warmup: int, profile: bool) -> tuple[list[float], list[float], list[float]]:
         from django.contrib.auth import get_user_model
         from rest_framework.authtoken.models import Token
 
@@ -130,10 +140,20 @@ class Command(BaseCommand):
             if profiler:
                 self.stdout.write(profiler.output_text(unicode=True, color=False, show_all=False))
             self.stdout.write(f"measured {url}; load average {_load()}")
-        product, baseline = runs
-        return product, baseline
+            if url == PRODUCT_URL:  # before the baseline has run Keras in this process
+                runs.append(self._measure_numbers(client, requests=requests, warmup=warmup))
+        product, numbers, baseline = runs
+        return product, baseline, numbers
 
-    def _report(self, product: list[float], baseline: list[float], *, requests: int) -> None:
+    def _measure_numbers(self, client: Client, *, requests: int, warmup: int) -> list[float]:
+        bodies = _number_bodies(10)
+        for index in range(warmup):
+            _post_ms(client, PRODUCT_URL, bodies[index % len(bodies)])
+        timed = [_post_ms(client, PRODUCT_URL, bodies[index % len(bodies)]) for index in range(requests)]
+        self.stdout.write(f"measured {PRODUCT_URL} kind=number; load average {_load()}")
+        return timed
+
+    def _report(self, product: list[float], baseline: list[float], numbers: list[float], *, requests: int) -> None:
         def figures(samples: list[float]) -> tuple[float, float]:
             return float(np.percentile(samples, 50)), float(np.percentile(samples, 95))
 
@@ -146,3 +166,7 @@ class Command(BaseCommand):
             f"{'POST naive model.predict view (baseline)':44} {baseline_median:7.1f}ms {baseline_p95:7.1f}ms"
         )
         self.stdout.write(f"baseline / product at the median: {baseline_median / product_median:.1f}x")
+        number_median, number_p95 = figures(numbers)
+        label = "POST " + PRODUCT_URL + ", 8-digit number"
+        self.stdout.write(f"{label:44} {number_median:7.1f}ms {number_p95:7.1f}ms")
+        self.stdout.write(f"8-digit number / one digit at the median: {number_median / product_median:.1f}x")

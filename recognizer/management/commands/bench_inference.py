@@ -74,6 +74,7 @@ class Command(DatabaseCommand):
         out(f"model {version}, TensorFlow {tf.__version__}, engine serves {loaded.serving.describe()}")
         _print_table(out, columns)
         _print_detector(out, engine, version, repeats=options["repeats"])
+        _print_number(out, engine, version, repeats=max(20, options["repeats"] // 5))
         _print_agreement(out, loaded)
         out(f"peak RSS: {rss_before:.0f} MB before loading, {rss_loaded:.0f} MB with the served copy loaded,")
         out(f"          {_peak_rss_mb():.0f} MB at the end (TensorFlow and the float baselines included)")
@@ -140,6 +141,29 @@ def _print_detector(out, engine, version, *, repeats: int) -> None:
     whole = _percentiles(_time_calls(lambda: engine.predict(version=version, pixels=one), repeats))
     out(f"{'batch 1, detector call p50 / p95 (ms)':<44}{call[0]:>15.3f}{call[1]:>15.3f}")
     out(f"{'batch 1, engine.predict with verdict (ms)':<44}{whole[0]:>15.3f}{whole[1]:>15.3f}")
+
+
+def _print_number(out, engine, version, *, repeats: int) -> None:
+    """Time reading an 8-digit number as the service does (checks, segmentation, one predict) against a digit."""
+    from recognizer.services.intake import image_prepare, number_prepare
+    from training.numbers import written_numbers
+
+    digit = _digit_png()
+    numbers = [number.data for number in written_numbers(3, 0, lengths=(8, 8))]
+
+    def read_digit() -> None:
+        engine.predict(version=version, pixels=image_prepare(data=digit).pixels[None])
+
+    def read_numbers() -> None:
+        for data in numbers:
+            digits = number_prepare(data=data, version=version).digits
+            engine.predict(version=version, pixels=np.stack([crop.pixels for crop in digits]))
+
+    one = _percentiles(_time_calls(read_digit, repeats))
+    eight = _percentiles([ms / len(numbers) for ms in _time_calls(read_numbers, repeats)])
+    out(f"{'1 digit, PNG -> prediction p50 / p95 (ms)':<44}{one[0]:>15.3f}{one[1]:>15.3f}")
+    out(f"{'8-digit number, PNG -> number p50 / p95 (ms)':<44}{eight[0]:>15.3f}{eight[1]:>15.3f}")
+    out(f"8-digit number / one digit at the median: {eight[0] / one[0]:.1f}x (mean of 3 numbers a call)")
 
 
 def _print_agreement(out, loaded) -> None:

@@ -1,7 +1,7 @@
 // The drawing pad: pointer strokes kept as fractions of the side, rendered on demand, exported as a PNG.
 
-const EXPORT_SIZE = 280;  // the PNG sent to the server, in pixels
-const STROKE = 1 / 14;    // brush width as a fraction of the side: thick enough to survive the shrink to 28x28
+const EXPORT_SIZE = 280;  // the PNG sent to the server, in pixels of height (a number's pad is wider)
+const STROKE = 1 / 14;    // brush width as a fraction of the height: thick enough to survive the shrink to 28x28
 
 const clamp01 = (value) => Math.min(1, Math.max(0, value));
 
@@ -11,6 +11,7 @@ export function createPad(canvas, hooks) {
   let strokes = [];           // each stroke: a list of {x, y} in 0..1, so a resize redraws them sharp
   let activePointer = null;   // one pointer at a time: a palm or a second finger does not draw
   let frame = null;
+  let aspect = 1;             // width / height: 1 for a digit, wider for a number
 
   function strokePath(points, width, height) {
     ctx.beginPath();
@@ -36,7 +37,7 @@ export function createPad(canvas, hooks) {
     ctx.fillStyle = "#ffffff";
     ctx.fillRect(0, 0, width, height);
     ctx.strokeStyle = "#000000";
-    ctx.lineWidth = Math.max(2, width * STROKE);
+    ctx.lineWidth = Math.max(2, height * STROKE);
     ctx.lineCap = "round";
     ctx.lineJoin = "round";
     strokes.forEach((points) => strokePath(points, width, height));
@@ -50,9 +51,10 @@ export function createPad(canvas, hooks) {
   // The backing store follows the device pixels, so strokes stay crisp on high-density screens.
   function resize() {
     const side = Math.round(canvas.getBoundingClientRect().width * (window.devicePixelRatio || 1));
-    if (side > 0 && canvas.width !== side) {
+    const height = Math.round(side / aspect);
+    if (side > 0 && (canvas.width !== side || canvas.height !== height)) {
       canvas.width = side;
-      canvas.height = side;
+      canvas.height = height;
     }
     render();
   }
@@ -100,6 +102,12 @@ export function createPad(canvas, hooks) {
 
   return {
     resize,
+    // A new shape (wider for a number) starts a new, empty drawing.
+    setAspect(ratio) {
+      aspect = ratio;
+      strokes = [];
+      resize();
+    },
     hasInk: () => strokes.length > 0,
     // Takes back the last stroke; false when there was none.
     undo() {
@@ -114,12 +122,12 @@ export function createPad(canvas, hooks) {
     },
     exportPng() {
       const out = document.createElement("canvas");
-      out.width = EXPORT_SIZE;
+      out.width = Math.round(EXPORT_SIZE * aspect);
       out.height = EXPORT_SIZE;
       const outCtx = out.getContext("2d");
       outCtx.fillStyle = "#ffffff";
-      outCtx.fillRect(0, 0, EXPORT_SIZE, EXPORT_SIZE);
-      outCtx.drawImage(canvas, 0, 0, EXPORT_SIZE, EXPORT_SIZE);
+      outCtx.fillRect(0, 0, out.width, out.height);
+      outCtx.drawImage(canvas, 0, 0, out.width, out.height);
       return out.toDataURL("image/png");
     },
   };

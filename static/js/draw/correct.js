@@ -1,20 +1,34 @@
 // Corrections: save, replace or withdraw the label of the prediction on show, through the API.
-// A label is a digit 0-9, or null for "not a digit" (sent as {"label": null}).
+// A label is a digit 0-9, or null for "not a digit" (sent as {"label": null}). A number is corrected whole
+// ({"number": "2026"}) or one digit at a time ({"position": 3, "label": 6}).
 // A drawing only previewed so far is stored first: correcting it is one of the ways a drawing ends.
 import * as api from "../api.js";
 
 export function createCorrector({ apiBase, pad, panel, predictor }) {
-  let queued = null;  // {label}: the label to save once the drawing is stored; a newer key press replaces it
+  let queued = null;  // {change}: the change to save once the drawing is stored; a newer one replaces it
 
-  function correct(label) {
-    if (queued) { queued.label = label; return; }
+  function whenStored(change) {
+    if (queued) { queued.change = change; return; }
     if (!predictor.current() && !pad.hasInk()) return;  // nothing on show and nothing drawn
-    const entry = queued = { label };
+    const entry = queued = { change };
     predictor.keep().then((meta) => {
       if (queued !== entry) return;  // the drawing started over meanwhile
       queued = null;
-      if (meta && meta.submission && predictor.current() === meta) save(meta, entry.label);
+      if (meta && meta.submission && predictor.current() === meta) entry.change(meta);
     });
+  }
+
+  const onNumber = () => {
+    const meta = predictor.current();
+    return Boolean(meta && meta.submission && meta.submission.kind === "number");
+  };
+
+  // A digit key or button: the label of a digit, of the number's picked digit, or typed into the number.
+  function correct(label) {
+    if (!onNumber()) { whenStored((meta) => save(meta, label)); return; }
+    const position = panel.picked();
+    if (position === null) { if (label !== null) panel.typeDigit(label); return; }
+    if (label !== null) whenStored((meta) => saveNumber(meta, { position, label }));
   }
 
   // Tapping the saved label again takes the correction back.
@@ -31,6 +45,21 @@ export function createCorrector({ apiBase, pad, panel, predictor }) {
       if (predictor.current() === meta) panel.showCorrection(submission, "Not saved: " + error.detail);
     });
   }
+
+  function saveNumber(meta, body) {
+    const { submission } = meta;
+    panel.say("Saving…");
+    api.correctNumber(apiBase, submission.id, body).then((answer) => {
+      submission.correction = answer.data && answer.data.correction;
+      if (predictor.current() === meta) panel.showCorrection(submission);
+    }, (error) => {
+      if (predictor.current() === meta) panel.showCorrection(submission, "Not saved: " + error.detail);
+    });
+  }
+
+  panel.onNumber((number) => {
+    if (onNumber()) whenStored((meta) => saveNumber(meta, { number }));
+  });
 
   return {
     correct,

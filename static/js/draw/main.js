@@ -27,6 +27,7 @@ function start(root) {
   const predictor = createPredictor({
     apiBase, previewApi: root.dataset.previewApi, pad, panel,
     hooks: { shown: (meta) => corrector.shown(meta), startedOver: () => corrector.forget() },
+    kind: () => root.dataset.kind,
   });
   const corrector = createCorrector({ apiBase, pad, panel, predictor });
 
@@ -38,6 +39,11 @@ function start(root) {
   }
 
   panel.onDigit(corrector.correct);
+  wireKindSwitch(root, (kind) => {
+    predictor.clear();
+    root.dataset.kind = kind;
+    pad.setAspect(kind === "number" ? 3 : 1);
+  });
   wireInputs(document, {
     undo, clear: predictor.clear, predict: predictor.predict,
     correct: corrector.correct, predictFile: predictor.predictFile,
@@ -47,4 +53,16 @@ function start(root) {
   window.addEventListener("pagehide", predictor.leavePage);
   window.addEventListener("resize", pad.resize);
   pad.resize();
+}
+
+// Digit | Number: what the pad reads. Switching starts a new drawing (the one on the pad is kept first).
+function wireKindSwitch(root, change) {
+  const buttons = Array.from(root.querySelectorAll(".kind-button"));
+  buttons.forEach((button) => {
+    button.addEventListener("click", () => {
+      if (root.dataset.kind === button.dataset.kind) return;
+      buttons.forEach((other) => other.setAttribute("aria-pressed", String(other === button)));
+      change(button.dataset.kind);
+    });
+  });
 }

@@ -8,7 +8,8 @@ const MAX_WAIT_MS = 900;  // ... but preview at least this often during a long s
 // hooks: shown(meta) once a prediction is on show, startedOver() when the drawing starts over.
 // A "meta" is what the panel shows: {kind: "preview" | "canvas" | "upload", generation, edits, original, submission}.
 // Only "canvas" and "upload" metas are stored submissions (with an id).
-export function createPredictor({ apiBase, previewApi, pad, panel, hooks }) {
+// kind(): "digit" or "number", what the pad holds now (the page's switch).
+export function createPredictor({ apiBase, previewApi, pad, panel, hooks, kind }) {
   let current = null;       // the meta on show
   let generation = 0;       // bumps when the drawing starts over (Clear, upload), so late answers are known
   let edits = 0;            // bumps with every change to the drawing
@@ -53,7 +54,7 @@ export function createPredictor({ apiBase, previewApi, pad, panel, hooks }) {
     const meta = { kind: "preview", generation, edits, original: image };
     inFlight = true;
     setBusy(1);
-    api.preview(previewApi, { image, source: "canvas" })
+    api.preview(previewApi, { image, source: "canvas", kind: kind() })
       .then((answer) => { meta.submission = answer; if (!stale(meta)) show(meta); },
         (error) => { if (!stale(meta)) failed(meta, error); })
       .then(() => {
@@ -78,7 +79,7 @@ export function createPredictor({ apiBase, previewApi, pad, panel, hooks }) {
     const image = pad.exportPng();
     const meta = { kind: "canvas", generation, edits, original: image };
     setBusy(1);
-    const promise = api.submit(apiBase, { image, source: "canvas" })
+    const promise = api.submit(apiBase, { image, source: "canvas", kind: kind() })
       .then((submission) => {
         meta.submission = submission;
         if (showIt && meta.generation === generation) show(meta);
@@ -102,6 +103,7 @@ export function createPredictor({ apiBase, previewApi, pad, panel, hooks }) {
     const form = new FormData();
     form.append("image", file, file.name || "pasted.png");
     form.append("source", "upload");
+    form.append("kind", kind());
     const meta = { kind: "upload", generation, edits, original: objectUrl };
     setBusy(1);
     api.submit(apiBase, form)
@@ -112,7 +114,7 @@ export function createPredictor({ apiBase, previewApi, pad, panel, hooks }) {
 
   function failed(meta, error) {
     if (meta.generation !== generation) return;
-    if (error.code === "empty_image") showHint("noDigit");
+    if (error.code === "empty_image") showHint(kind() === "number" ? "noNumber" : "noDigit");
     else showError(error.detail);
   }
 
@@ -128,8 +130,8 @@ export function createPredictor({ apiBase, previewApi, pad, panel, hooks }) {
     hooks.shown(meta);
   }
 
-  function showHint(kind) {
-    panel.showHint(kind);
+  function showHint(which) {
+    panel.showHint(which);
     if (!pad.hasInk()) current = null;
   }
 
@@ -192,7 +194,7 @@ export function createPredictor({ apiBase, previewApi, pad, panel, hooks }) {
     leavePage() {
       if (!pad.hasInk() || isKept()) return;
       kept = { generation, edits, promise: Promise.resolve(null) };
-      api.keepOnLeave(apiBase, { image: pad.exportPng(), source: "canvas" });
+      api.keepOnLeave(apiBase, { image: pad.exportPng(), source: "canvas", kind: kind() });
     },
   };
 }

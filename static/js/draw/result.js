@@ -5,6 +5,7 @@ const HINTS = {
   idle: "Draw a digit and the model will tell you what it sees.",
   first: "Draw a digit first, then the model will tell you what it sees.",
   noDigit: "No digit found. Draw it larger or with darker lines.",
+  noNumber: "No digits found. Write them larger or with darker lines.",
 };
 
 function percent(value) {
@@ -43,6 +44,7 @@ export function createPanel(doc, inputUrl) {
   const bars = Array.from(doc.querySelectorAll("#bars li"));
 
   function showHint(kind) {
+    numbers.hide();
     result.dataset.state = "empty";
     result.dataset.verdict = "";
     hint.textContent = HINTS[kind];
@@ -107,6 +109,11 @@ export function createPanel(doc, inputUrl) {
     hint.hidden = true;
     main.hidden = false;
     details.hidden = false;
+    numbers.hide();
+    if (submission.kind === "number") {
+      numbers.show(submission, original);
+      return;
+    }
     showHeadline(submission.prediction);
     showBars(submission.prediction);
     showPictures(submission, original, kind);
@@ -121,6 +128,14 @@ export function createPanel(doc, inputUrl) {
 
   // message: undefined to say what is saved, or a status of its own ("" says nothing).
   function showCorrection(submission, message) {
+    if (submission && submission.kind === "number") {
+      numbers.showCorrection(submission);
+      digitButtons.forEach((button) => { button.setAttribute("aria-pressed", "false"); button.classList.remove("predicted"); });
+      const correction = submission.correction;
+      const saved = correction && correction.number ? "Saved: it was " + correction.number + "." : "";
+      correctStatus.textContent = message !== undefined ? message : saved && saved + " Thank you, this teaches the model.";
+      return;
+    }
     const correction = submission ? submission.correction : null;
     const answer = answerOf(submission);
     digitButtons.forEach((button) => {
@@ -136,11 +151,18 @@ export function createPanel(doc, inputUrl) {
       saved && saved + " Thank you, this teaches the model.";
   }
 
+  const numbers = createNumberView(doc, { $, correctLabel, showHeadlineStatus: (p) => { $("result-status").textContent = statusLine(p); } });
+
   return {
     showHint,
     showError,
     showPrediction,
     showCorrection,
+    // A number on show: which of its digits is picked (a position, or null), and what the person types.
+    picked: () => numbers.picked(),
+    onPick: (handler) => numbers.onPick(handler),
+    typeDigit: (digit) => numbers.typeDigit(digit),
+    onNumber: (handler) => numbers.onNumber(handler),
     hideError: () => { errorBox.hidden = true; },
     state: () => result.dataset.state,
     say: (message) => { correctStatus.textContent = message; },
@@ -152,6 +174,109 @@ export function createPanel(doc, inputUrl) {
       digitButtons.forEach((button) => {
         button.addEventListener("click", () => handler(labelOf(button)));
       });
+    },
+  };
+}
+
+// A number's answer: the number large, each digit's box over the picture with its confidence (a button that picks
+// it for correcting), and a field to type the whole number.
+function createNumberView(doc, { $, correctLabel, showHeadlineStatus }) {
+  const details = $("number-details"), boxes = $("number-boxes"), image = $("number-image");
+  const form = $("number-form"), input = $("number-input");
+  let submission = null, picked = null, onPick = () => {}, onNumber = () => {};
+
+  function labels() {
+    const prediction = submission.prediction;
+    const correction = submission.correction;
+    return (correction && correction.number) || prediction.number || "";
+  }
+
+  function place() {
+    const width = image.naturalWidth, height = image.naturalHeight;
+    if (!submission || !width || !height) return;
+    Array.from(boxes.children).forEach((button, index) => {
+      const [x, y, w, h] = submission.prediction.digits[index].box;
+      button.style.left = (100 * x / width) + "%";
+      button.style.top = (100 * y / height) + "%";
+      button.style.width = (100 * w / width) + "%";
+      button.style.height = (100 * h / height) + "%";
+    });
+  }
+
+  function pick(position) {
+    picked = position;
+    Array.from(boxes.children).forEach((button, index) => button.setAttribute("aria-pressed", String(index === position)));
+    const digits = submission ? submission.prediction.digits : [];
+    correctLabel.textContent = position === null ? "Pick a digit above to correct it, or type the number." :
+      "Digit " + (position + 1) + " of " + digits.length + " (read as " + digits[position].digit + "): it was";
+  }
+
+  function drawBoxes() {
+    boxes.textContent = "";
+    const text = labels();
+    submission.prediction.digits.forEach((digit, index) => {
+      const button = doc.createElement("button");
+      button.type = "button";
+      const corrected = text[index] !== String(digit.digit);
+      button.className = "number-box" + (corrected ? " corrected" : "");
+      button.dataset.position = String(index);
+      button.setAttribute("aria-pressed", "false");
+      button.setAttribute("aria-label", "Digit " + (index + 1) + ": read as " + digit.digit + ", " +
+        percent(digit.confidence) + " sure" + (corrected ? ", corrected to " + text[index] : ""));
+      const label = doc.createElement("span");
+      label.className = "box-label";
+      label.textContent = digit.digit + " · " + percent(digit.confidence) + (corrected ? " → " + text[index] : "");
+      button.appendChild(label);
+      button.addEventListener("click", () => { pick(picked === index ? null : index); onPick(picked); });
+      boxes.appendChild(button);
+    });
+    place();
+  }
+
+  image.addEventListener("load", place);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    onNumber(input.value.trim());
+  });
+
+  return {
+    show(shown, original) {
+      submission = shown;
+      const prediction = shown.prediction;
+      details.hidden = false;
+      $("result-digit").hidden = false;
+      $("result-digit").textContent = prediction.number;
+      $("result-confidence").hidden = false;
+      $("result-confidence").textContent = percent(prediction.confidence) + " sure of every digit" +
+        (prediction.confidence < 0.6 ? " (not very)" : "");
+      $("result-verdict").hidden = prediction.is_digit !== false;
+      $("result-verdict").textContent = prediction.is_digit === false ? "Part of it doesn't look like a digit" : "";
+      $("result-closest").hidden = true;
+      showHeadlineStatus(prediction);
+      image.src = original;
+      input.value = labels();
+      drawBoxes();
+      pick(null);
+    },
+    hide() {
+      submission = null;
+      picked = null;
+      details.hidden = true;
+    },
+    showCorrection(shown) {
+      submission = shown;
+      input.value = labels();
+      const keep = picked;
+      drawBoxes();
+      pick(keep);
+    },
+    picked: () => (submission ? picked : null),
+    onPick(handler) { onPick = handler; },
+    onNumber(handler) { onNumber = handler; },
+    typeDigit(digit) {
+      if (!submission) return;
+      if (doc.activeElement !== input) { input.value = ""; input.focus(); }
+      if (input.value.length < 16) input.value += String(digit);
     },
   };
 }

@@ -46,3 +46,19 @@ def test_export_leaves_out_not_a_digit_corrections_and_flagged_predictions(tmp_p
         (flagged_but_corrected.pk, "correction"),
         (plain.pk, "prediction"),
     ]
+
+
+def test_export_leaves_out_numbers_corrected_or_not(tmp_path):
+    from recognizer.services.corrections import correction_number_set
+    from tests.factories import NumberSubmissionFactory
+
+    corrected = NumberSubmissionFactory(number="58")
+    correction_number_set(submission=corrected, number="59")
+    plain = NumberSubmissionFactory()
+    digit = SubmissionFactory(predicted_digit=5)
+    out = io.BytesIO()
+
+    ids = [corrected.pk, plain.pk, digit.pk]
+    summary = dataset_export(submissions=Submission.objects.filter(pk__in=ids), out=out)
+
+    assert summary == {"count": 1, "from_corrections": 0, "skipped": 2, "not_digits": 0, "flagged": 0}

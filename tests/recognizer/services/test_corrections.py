@@ -18,7 +18,9 @@ from recognizer.selectors.corrections import (
 )
 from recognizer.selectors.submissions import submission_review_queue
 from recognizer.services.corrections import (
+    correction_digit_set,
     correction_held_out,
+    correction_number_set,
     correction_set,
     correction_withdraw,
     corrections_relabel,
@@ -26,7 +28,7 @@ from recognizer.services.corrections import (
     corrections_withdraw,
 )
 from recognizer.services.retraining import _training_data
-from tests.factories import CorrectionFactory, ModelVersionFactory, SubmissionFactory
+from tests.factories import CorrectionFactory, ModelVersionFactory, NumberSubmissionFactory, SubmissionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -317,3 +319,105 @@ def test_the_database_refuses_labels_above_9_but_takes_not_a_digit():
     Correction.objects.filter(submission=submission).delete()
     with pytest.raises(IntegrityError), transaction.atomic():
         Correction.objects.create(submission=submission, label=10)
+
+
+# Numbers: the whole number, or one digit; each digit ends up with its label.
+
+
+def test_a_number_is_corrected_whole_and_each_digit_gets_its_label(user):
+    submission = NumberSubmissionFactory(owner=user, number="2028")
+    correction = correction_number_set(submission=submission, number="2026", user=user)
+    submission.refresh_from_db()
+    assert correction.number == "2026" and correction.label is None
+    assert correction.digit_labels == [2, 0, 2, 6]
+    assert correction.review_state == Correction.Review.PENDING
+    assert submission.is_corrected and submission.needs_review
+    assert correction.label_text == "2026"
+
+
+def test_correcting_one_digit_keeps_the_others_as_read(user):
+    submission = NumberSubmissionFactory(owner=user, number="2028")
+    correction = correction_digit_set(submission=submission, position=3, label=6, user=user)
+    assert correction.number == "2026"
+    # A second digit builds on the first correction, and the old number stays in the history.
+    correction = correction_digit_set(submission=submission, position=0, label=1, user=user)
+    assert correction.number == "1026"
+    assert correction.history[-1]["number"] == "2026"
+    assert Correction.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("number", "code"),
+    [
+        ("202", "number_length_mismatch"),
+        ("20260", "number_length_mismatch"),
+        ("20a6", "invalid_number"),
+        ("", "invalid_number"),
+        ("２０２６", "invalid_number"),
+        (2026, "invalid_number"),
+    ],
+)
+def test_a_corrected_number_must_be_digits_one_per_digit_found(user, number, code):
+    submission = NumberSubmissionFactory(owner=user, number="2028")
+    with pytest.raises(ValidationError) as caught:
+        correction_number_set(submission=submission, number=number, user=user)
+    assert caught.value.code == code
+    assert not Correction.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("position", "label", "code"),
+    [(4, 1, "invalid_position"), (-1, 1, "invalid_position"), (0, None, "invalid_label"), (0, 10, "invalid_label")],
+)
+def test_one_digit_is_corrected_at_a_position_with_a_digit(user, position, label, code):
+    submission = NumberSubmissionFactory(owner=user, number="2028")
+    with pytest.raises(ValidationError) as caught:
+        correction_digit_set(submission=submission, position=position, label=label, user=user)
+    assert caught.value.code == code
+
+
+def test_a_number_is_not_corrected_with_one_label_nor_a_digit_with_a_number(user):
+    with pytest.raises(ValidationError) as caught:
+        correction_set(submission=NumberSubmissionFactory(owner=user), label=3)
+    assert caught.value.code == "number_needs_number"
+    with pytest.raises(ValidationError) as caught:
+        correction_number_set(submission=SubmissionFactory(owner=user), number="3")
+    assert caught.value.code == "not_a_number"
+
+
+def test_accepted_numbers_reach_the_training_data_one_sample_per_digit(user, staff_user):
+    from training.preprocessing import bytes_to_pixels
+
+    plain = [
+        CorrectionFactory(submission__owner=user, label=4, review_state=Correction.Review.ACCEPTED, held_out=held)
+        for held in (False, True)
+    ]
+    submission = NumberSubmissionFactory(owner=user, number="2028")
+    correction = correction_digit_set(submission=submission, position=3, label=6, user=user)
+    # Waiting for review, it teaches nothing yet.
+    assert correction.pk not in {c.pk for c in corrections_for_training()}
+    corrections_review(correction_ids=[correction.pk], state=Correction.Review.ACCEPTED, reviewer=staff_user)
+    Correction.objects.filter(pk=correction.pk).update(held_out=False)
+    assert correction.pk in {c.pk for c in corrections_for_training()}
+    assert corrections_waiting_count() == 2 and corrections_split_counts() == (2, 1)
+    assert correction.pk not in {c.pk for c in corrections_not_a_digit()}
+
+    data, trained_ids = _training_data()
+    assert set(trained_ids) == {plain[0].pk, correction.pk}
+    assert data.counts == (5, 1)  # one digit, and the four digits of the number
+    # Oldest first: the single digit, then the number's digits left to right, each input with its own label.
+    assert data.train_y.tolist() == [4, 2, 0, 2, 6]
+    for row, pixels in zip(submission.digits.order_by("position"), data.train_x[1:], strict=True):
+        assert (bytes_to_pixels(row.pixels) == pixels).all()
+
+
+def test_staff_relabelling_leaves_numbers_alone(user, staff_user):
+    number = NumberSubmissionFactory(owner=user)
+    digit = SubmissionFactory(owner=user)
+    assert corrections_relabel(submission_ids=[number.pk, digit.pk], label=3, reviewer=staff_user) == 1
+    assert not Correction.objects.filter(submission=number).exists()
+
+
+def test_the_database_keeps_a_correction_to_a_label_or_a_number():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Correction.objects.create(submission=NumberSubmissionFactory(), label=3, number="2026")

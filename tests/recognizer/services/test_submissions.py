@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from recognizer.models import Submission
+from recognizer.models import Submission, SubmissionDigit
 from recognizer.services.model_versions import (
     model_version_activate,
     model_version_register,
@@ -23,10 +23,11 @@ from recognizer.services.submissions import (
     submission_predict,
     submission_preview,
     submissions_fail,
+    submissions_predict,
     submissions_sweep_pending,
 )
 from tests.factories import SubmissionFactory
-from tests.images import blank_png, digit_png, sample_digit
+from tests.images import blank_png, digit_png, number_png, sample_digit
 from training.preprocessing import EmptyImage, ImageRejected, InvalidImage, UnsupportedFormat, bytes_to_pixels
 
 pytestmark = pytest.mark.django_db
@@ -244,3 +245,111 @@ def test_a_preview_refuses_what_a_submission_refuses(user, active_version):
 
 def test_a_preview_is_predicted_here_even_with_workers(user, active_version, with_workers):
     assert submission_preview(owner=user, image=digit_png(0), source="api").status == Submission.Status.DONE
+
+
+# Numbers.
+
+
+def test_a_number_is_stored_with_one_row_per_digit_and_read_left_to_right(user, active_version, create_submission):
+    submission = create_submission(owner=user, image=number_png("2026"), source="upload", kind="number")
+    assert submission.kind == Submission.Kind.NUMBER
+    assert submission.status == Submission.Status.DONE
+    assert submission.number == "2026"
+    assert submission.predicted_digit is None and submission.probabilities is None
+    digits = list(submission.digits.order_by("position"))
+    assert [d.position for d in digits] == [0, 1, 2, 3]
+    assert "".join(str(d.predicted_digit) for d in digits) == "2026"
+    assert all(bytes_to_pixels(d.pixels).shape == (28, 28) for d in digits)
+    assert all(len(d.probabilities) == 10 for d in digits)
+    # Boxes in the picture's pixels, left to right and apart.
+    lefts = [d.x for d in digits]
+    assert lefts == sorted(lefts) and all(d.x + d.width <= e.x for d, e in zip(digits, digits[1:], strict=False))
+    # The whole number is right only when every digit is.
+    expected = 1.0
+    for d in digits:
+        expected *= d.confidence
+    assert submission.confidence == pytest.approx(expected)
+    assert submission.confidence <= min(d.confidence for d in digits)
+    assert submission.image.storage.exists(submission.image.name)
+
+
+@pytest.mark.parametrize("digits", ["0427", "58", "93840"])
+def test_numbers_keep_every_digit_and_leading_zeros(user, active_version, digits):
+    submission = submission_create(owner=user, image=number_png(digits), source="api", kind="number")
+    assert submission.number == digits
+
+
+def test_a_number_is_stored_with_its_digits_in_one_transaction(user, active_version):
+    with CaptureQueriesContext(connection) as queries:
+        submission = submission_create(owner=user, image=number_png("58"), source="api", kind="number")
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 2  # the submission, then its digits in one statement
+    assert submission.digits.count() == 2
+
+
+def test_a_number_with_more_than_16_digits_is_refused_and_nothing_is_stored(user, active_version):
+    with pytest.raises(ImageRejected) as caught:
+        submission_create(owner=user, image=number_png("23456789023456789"), source="api", kind="number")
+    assert caught.value.code == "too_many_digits"
+    assert Submission.objects.count() == 0
+
+
+def test_a_blank_number_is_refused(user, active_version):
+    with pytest.raises(EmptyImage):
+        submission_create(owner=user, image=blank_png(), source="canvas", kind="number")
+    assert Submission.objects.count() == 0
+
+
+def test_numbers_get_the_same_size_checks_as_digits(user, active_version, settings):
+    settings.RECOGNIZER = {**settings.RECOGNIZER, "MAX_UPLOAD_BYTES": 1000}
+    with pytest.raises(ImageRejected) as caught:
+        submission_create(owner=user, image=number_png("2026"), source="api", kind="number")
+    assert caught.value.code == "image_too_large"
+
+
+def test_an_unknown_kind_is_refused(user):
+    with pytest.raises(ValidationError) as caught:
+        submission_create(owner=user, image=digit_png(0), source="api", kind="word")
+    assert caught.value.code == "invalid_kind"
+
+
+def test_with_workers_a_number_is_stored_pending_with_its_digits_and_a_worker_reads_it_once(
+    user, active_version, with_workers
+):
+    submission = submission_create(owner=user, image=number_png("2026"), source="api", kind="number")
+    assert submission.status == Submission.Status.PENDING and submission.number is None
+    assert submission.digits.count() == 4
+    assert set(submission.digits.values_list("predicted_digit", flat=True)) == {None}
+    first = submission_predict(submission_id=submission.pk)
+    assert first.number == "2026" and first.status == Submission.Status.DONE
+    stamp = first.predicted_at
+    assert submission_predict(submission_id=submission.pk) is None  # a second run changes nothing
+    submission.refresh_from_db()
+    assert submission.predicted_at == stamp and submission.number == "2026"
+    assert "".join(str(d) for d in submission.digits.values_list("predicted_digit", flat=True)) == "2026"
+
+
+def test_digits_and_numbers_are_predicted_in_one_batch(user, active_version, with_workers, monkeypatch):
+    from recognizer.inference import engine
+
+    digit = submission_create(owner=user, image=digit_png(0), source="api")
+    number = submission_create(owner=user, image=number_png("58"), source="api", kind="number")
+    calls = []
+    original = engine.predict
+    monkeypatch.setattr(engine, "predict", lambda **kw: calls.append(len(kw["pixels"])) or original(**kw))
+    done = submissions_predict(submission_ids=[digit.pk, number.pk])
+    assert calls == [3]
+    assert {s.pk: s.number or s.predicted_digit for s in done} == {digit.pk: sample_digit(0)[1], number.pk: "58"}
+
+
+def test_a_number_preview_reads_it_and_stores_nothing(user, active_version, with_workers):
+    preview = submission_preview(owner=user, image=number_png("2026"), source="canvas", kind="number")
+    assert preview.number == "2026" and preview.pk is None
+    assert [row.predicted_digit for row in preview.digit_rows] == [2, 0, 2, 6]
+    assert Submission.objects.count() == 0
+
+
+def test_deleting_a_number_deletes_its_digits(user, active_version):
+    submission = submission_create(owner=user, image=number_png("58"), source="api", kind="number")
+    submission_delete(submission=submission)
+    assert SubmissionDigit.objects.count() == 0
