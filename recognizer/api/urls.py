@@ -5,7 +5,7 @@ from csp.decorators import csp_update
 from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from recognizer.api import auth, errors, predictions, retrain, submissions, versions
+from recognizer.api import auth, corrections, errors, predictions, retrain, submissions, versions
 from recognizer.api.common import IdConverter
 
 app_name = "api"
@@ -20,7 +20,7 @@ urlpatterns = [
     path("v1/submissions/<api_id:submission_id>/", submissions.SubmissionApi.as_view(), name="submission-detail"),
     path(
         "v1/submissions/<api_id:submission_id>/correction/",
-        submissions.CorrectionApi.as_view(),
+        corrections.CorrectionApi.as_view(),
         name="submission-correction",
     ),
     path(
