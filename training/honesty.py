@@ -5,7 +5,8 @@
 Reports, on the served copies (what the service runs): MNIST test accuracy
 (the verdict ignored) and the share of MNIST test digits flagged; the share
 flagged of other digits (MNIST test digits re-drawn the ways people send
-them, printed digits, pen-drawn check digits); per kind of non-digit drawn
+them, printed digits, pen-drawn check digits; digits in handwriting fonts, with their accuracy,
+when the fonts are installed); per kind of non-digit drawn
 from check styles the detector never trained on, the share flagged and the
 AUROC of the detector's `digit` probability against MNIST test digits;
 Fashion-MNIST (never trained on) when installed; several-digit rows flagged
@@ -26,9 +27,10 @@ from training.calibration import apply_temperature, expected_calibration_error, 
 from training.data import Dataset, load_fashion_test, load_mnist, load_sample
 from training.detector import DIGIT, SEVERAL_DIGITS, verdicts
 from training.drawn_digits import drawn_inputs
+from training.font_digits import font_digits
 from training.preprocessing import ImageRejected, preprocess_bytes
 from training.reports import print_report
-from training.robustness import renderings
+from training.robustness import preprocessed, renderings
 from training.train import split_validation
 
 CHECK_SEED = 0
@@ -84,6 +86,23 @@ def digit_report(classify: Predict, detect: Predict, data: Dataset, threshold: f
     rendered = _rendered_test_digits(data, max(1, count // 2))
     report["rendered_flagged"] = {name: flagged_share(detect, x, threshold) for name, x in rendered.items()}
     return report
+
+
+def font_digit_report(classify: Predict, detect: Predict, threshold: float, count: int) -> dict | None:
+    """Accuracy and the share flagged of `count` digits in handwriting fonts; None when none are installed."""
+    try:
+        images, labels, _fonts = font_digits(count, CHECK_SEED)
+    except FileNotFoundError:
+        return None
+    inputs, kept = preprocessed(images, labels)  # a refused one is neither right nor flagged: see "refused"
+    inputs = np.stack(inputs)
+    right = classify(inputs).argmax(axis=1) == np.array(kept)
+    return {
+        "count": len(images),
+        "refused": len(images) - len(inputs),
+        "accuracy": float(right.sum() / len(images)),
+        "flagged": flagged_share(detect, inputs, threshold),
+    }
 
 
 def non_digit_report(detect: Predict, data: Dataset, threshold: float, count: int) -> dict:
@@ -150,6 +169,7 @@ def honesty_report(
     """Every measure above, for one classifier and its detector."""
     return {
         "digits": digit_report(classify, detect, data, threshold, count),
+        "font_digits": font_digit_report(classify, detect, threshold, count),
         "non_digits": non_digit_report(detect, data, threshold, count),
         "several": several_report(detect, data, threshold, count),
         "calibration": calibration_report(classify, data, temperature=temperature),

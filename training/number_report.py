@@ -9,6 +9,9 @@ reads them in one batch.
 
     python -m training.number_report training/artifacts/digit_cnn_v1.keras \
         training/artifacts/digit_detector_v2.keras --data-dir ../shared/datasets/mnist
+
+With `--fonts` it reads numbers in handwriting fonts instead (`training.font_digits`): other people's hands,
+typed with the font's own spacing or placed like the others.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 
 from training.data import load_mnist, load_sample
 from training.detector import DIGIT
+from training.font_digits import font_numbers
 from training.numbers import WrittenNumber, written_numbers
 from training.preprocessing import ImageRejected
 from training.reports import print_report
@@ -80,11 +84,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", action="store_true")
     parser.add_argument("--count", type=int, default=900, help="numbers to read")
     parser.add_argument("--json", help="also write the report here")
+    parser.add_argument(
+        "--fonts", action="store_true", help="read numbers in handwriting fonts (training.font_digits) instead"
+    )
     args = parser.parse_args(argv)
     classifier = ServingModel.from_keras_file(args.classifier)
     detector = ServingModel.from_keras_file(args.detector)
-    data = load_sample() if args.sample else load_mnist(args.data_dir)
-    numbers = written_numbers(args.count, CHECK_SEED, mnist_train=(data.x_train, data.y_train))
+    if args.fonts:
+        numbers = font_numbers(args.count, CHECK_SEED)
+    else:
+        data = load_sample() if args.sample else load_mnist(args.data_dir)
+        numbers = written_numbers(args.count, CHECK_SEED, mnist_train=(data.x_train, data.y_train))
     report = number_report(classifier.predict_probabilities, detector.predict_probabilities, numbers)
     print_report(report, args.json)
     return 0

@@ -9,7 +9,8 @@ the row is sent the ways people send pictures:
 
 - `canvas`: a transparent PNG with dark ink, as the draw page exports it;
 - `file`: black ink on white, a scanned or saved file;
-- `photo`: blue ink on tinted, unevenly lit, grainy paper, saved as JPEG.
+- `photo`: blue ink on tinted, unevenly lit, grainy paper, saved as JPEG;
+- `dark` (not in the default turn, used by `training.font_digits`): light ink on a dark ground.
 
 Checks use small seeds (0, 1, 7) and never feed training.
 
@@ -59,8 +60,8 @@ def row_corners(boxes: np.ndarray, layout: str, rng: np.random.Generator) -> np.
     return corners
 
 
-def drawn_row(rng: np.random.Generator, digits: str, layout: str) -> list[np.ndarray]:
-    """Return the strokes of `digits` pen-drawn in a row, each digit at its own size (unit: a digit's height)."""
+def drawn_glyphs(rng: np.random.Generator, digits: str, layout: str) -> list[list[np.ndarray]]:
+    """Return the strokes of each digit of `digits` pen-drawn in a row, each at its own size (unit: its height)."""
     glyphs = []
     for digit in digits:
         strokes = digit_strokes(int(digit), rng)
@@ -70,7 +71,12 @@ def drawn_row(rng: np.random.Generator, digits: str, layout: str) -> list[np.nda
         glyphs.append([(stroke - low) * size for stroke in strokes])
     boxes = np.array([np.concatenate(glyph).max(axis=0) for glyph in glyphs])
     corners = row_corners(boxes, layout, rng)
-    return [stroke + corner for glyph, corner in zip(glyphs, corners, strict=True) for stroke in glyph]
+    return [[stroke + corner for stroke in glyph] for glyph, corner in zip(glyphs, corners, strict=True)]
+
+
+def drawn_row(rng: np.random.Generator, digits: str, layout: str) -> list[np.ndarray]:
+    """Return the strokes of `digits` pen-drawn in a row, all digits' strokes in one list."""
+    return [stroke for glyph in drawn_glyphs(rng, digits, layout) for stroke in glyph]
 
 
 def ink_crop(digit: np.ndarray) -> np.ndarray:
@@ -82,44 +88,68 @@ def ink_crop(digit: np.ndarray) -> np.ndarray:
     return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def mnist_row(rng: np.random.Generator, images: np.ndarray, layout: str) -> np.ndarray:
-    """Return MNIST digits in a row as ink (floats 0-1), each at its own size, at four times MNIST's scale."""
+def mnist_glyphs(rng: np.random.Generator, images: np.ndarray) -> list[np.ndarray]:
+    """Return MNIST digits as ink (floats 0-1) cropped to their ink, each at its own size, at four times MNIST's."""
     glyphs = []
     for image in images:
         crop = ink_crop(image)
         size = rng.uniform(0.7, 1.15) * 4  # at four times MNIST's size, so resizing stays smooth
         shape = (max(1, round(crop.shape[1] * size)), max(1, round(crop.shape[0] * size)))
         glyphs.append(np.asarray(Image.fromarray(crop, mode="F").resize(shape, Image.Resampling.BILINEAR)))
+    return glyphs
+
+
+def mnist_row(rng: np.random.Generator, images: np.ndarray, layout: str) -> np.ndarray:
+    """Return MNIST digits in a row as ink (floats 0-1), each at its own size, at four times MNIST's scale."""
+    return ink_row(rng, mnist_glyphs(rng, images), layout)
+
+
+def ink_layers(rng: np.random.Generator, glyphs: list[np.ndarray], layout: str) -> list[np.ndarray]:
+    """Return glyphs (ink, floats 0-1, cropped to their ink) placed in a row with `layout` gaps, one layer each."""
     boxes = np.array([glyph.shape[::-1] for glyph in glyphs], dtype=float)
     corners = np.round(row_corners(boxes, layout, rng)).astype(int)
     corners -= corners.min(axis=0)
     ends = corners + boxes.astype(int)
-    row = np.zeros((ends[:, 1].max(), ends[:, 0].max()), dtype=np.float32)
+    layers = []
     for glyph, (left, top) in zip(glyphs, corners, strict=True):
-        window = row[top : top + glyph.shape[0], left : left + glyph.shape[1]]
-        np.maximum(window, glyph, out=window)
-    return row
+        layer = np.zeros((ends[:, 1].max(), ends[:, 0].max()), dtype=np.float32)
+        layer[top : top + glyph.shape[0], left : left + glyph.shape[1]] = glyph
+        layers.append(layer)
+    return layers
+
+
+def ink_row(rng: np.random.Generator, glyphs: list[np.ndarray], layout: str) -> np.ndarray:
+    """Return glyphs (ink, floats 0-1, cropped to their ink) placed in a row with `layout` gaps."""
+    return np.maximum.reduce(ink_layers(rng, glyphs, layout))
 
 
 def strokes_to_ink(strokes: list[np.ndarray], rng: np.random.Generator, *, height: int) -> np.ndarray:
     """Draw strokes with a round pen, `height` pixels for a digit's height; return ink (floats 0-1)."""
-    points = np.concatenate(strokes)
+    return stroke_layers([strokes], rng, height=height)[0]
+
+
+def stroke_layers(glyphs: list[list[np.ndarray]], rng: np.random.Generator, *, height: int) -> list[np.ndarray]:
+    """Draw each glyph's strokes with the same round pen on a page of its own; return the pages (floats 0-1)."""
+    points = np.concatenate([stroke for glyph in glyphs for stroke in glyph])
     low, high = points.min(axis=0), points.max(axis=0)
     scale = height / max(float(high[1] - low[1]), 1e-6) * 0.9
     pen = max(1, round(height * rng.uniform(0.05, 0.16)))
     margin = pen + 2
     size = np.ceil((high - low) * scale).astype(int) + 2 * margin
-    image = Image.new("L", (int(size[0]), int(size[1])), 0)
-    pencil = ImageDraw.Draw(image)
-    for stroke in strokes:
-        xy = [tuple(p) for p in (stroke - low) * scale + margin]
-        pencil.line(xy, fill=255, width=pen, joint="curve")
-        for x, y in (xy[0], xy[-1]):
-            pencil.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
-    return np.asarray(image, dtype=np.float32) / 255
+    layers = []
+    for glyph in glyphs:
+        image = Image.new("L", (int(size[0]), int(size[1])), 0)
+        pencil = ImageDraw.Draw(image)
+        for stroke in glyph:
+            xy = [tuple(p) for p in (stroke - low) * scale + margin]
+            pencil.line(xy, fill=255, width=pen, joint="curve")
+            for x, y in (xy[0], xy[-1]):
+                pencil.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
+        layers.append(np.asarray(image, dtype=np.float32) / 255)
+    return layers
 
 
-def _on_page(ink: np.ndarray, rng: np.random.Generator, height: int) -> np.ndarray:
+def on_page(ink: np.ndarray, rng: np.random.Generator, height: int) -> np.ndarray:
     """Return `ink` scaled so a digit is about `height` px tall, on a blank page with a margin around it."""
     scale = height / max(1.0, ink.shape[0] / 1.2)
     size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
@@ -139,6 +169,8 @@ def render(ink: np.ndarray, rng: np.random.Generator, how: str) -> bytes:
         Image.fromarray(rgba, mode="RGBA").save(buffer, format="PNG")
     elif how == "file":
         Image.fromarray((255 - ink * 255).astype(np.uint8), mode="L").save(buffer, format="PNG")
+    elif how == "dark":  # light ink on a dark screen or board
+        Image.fromarray((ink * 235 + 10).astype(np.uint8), mode="L").save(buffer, format="PNG")
     elif how == "photo":
         height, width = ink.shape
         light = np.linspace(rng.uniform(0.75, 0.9), 1.0, width)[None, :, None]
@@ -191,7 +223,7 @@ def written_numbers(
         else:
             digits = "".join(str(int(d)) for d in rng.integers(0, 10, length))
             ink, source = strokes_to_ink(drawn_row(rng, digits, layout), rng, height=height), "drawn"
-        out.append(WrittenNumber(digits, layout, source, how, render(_on_page(ink, rng, height), rng, how)))
+        out.append(WrittenNumber(digits, layout, source, how, render(on_page(ink, rng, height), rng, how)))
     return out
 
 

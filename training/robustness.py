@@ -5,7 +5,8 @@
 Re-draws MNIST test digits the ways people send them (big canvas, off-centre,
 tiny, inverted, transparent, marker-thick, hair-thin, photographed on tinted
 paper, rotated), renders printed digits in the fonts matplotlib ships, and
-draws digits with a pen from stroke templates (`training.drawn_digits`).
+draws digits with a pen from stroke templates (`training.drawn_digits`),
+and, when they are installed, digits in handwriting fonts (`training.font_digits`).
 Each image goes through the same preprocessing as the service, so this
 measures preprocessing and model together. Prints accuracy per variant.
 """
@@ -22,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from training.drawn_digits import drawn_digits
+from training.font_digits import font_digits, handwriting_fonts
 from training.preprocessing import ImageRejected, preprocess_bytes
 from training.runtime import import_keras
 
@@ -100,6 +102,18 @@ def _font_digits() -> tuple[list[bytes], list[int]]:
     return images, labels
 
 
+def preprocessed(encoded: list[bytes], labels: list[int]) -> tuple[list[np.ndarray], list[int]]:
+    """Return the model inputs of the pictures the service accepts, and their labels; refused ones left out."""
+    inputs, kept = [], []
+    for data, label in zip(encoded, labels, strict=True):
+        try:
+            inputs.append(preprocess_bytes(data))
+            kept.append(label)
+        except ImageRejected:
+            continue
+    return inputs, kept
+
+
 def evaluate(model_path: str, count: int = 500, seed: int = 0) -> list[tuple[str, float, int, int]]:
     """Return (variant, accuracy, images, refused) rows for the model at `model_path`."""
     from training.data import load_sample
@@ -113,13 +127,7 @@ def evaluate(model_path: str, count: int = 500, seed: int = 0) -> list[tuple[str
     digits, labels = sample.x_test[pick], sample.y_test[pick]
 
     def score(name: str, encoded: list[bytes], truth: list[int]) -> tuple[str, float, int, int]:
-        inputs, kept = [], []
-        for data, label in zip(encoded, truth, strict=True):
-            try:
-                inputs.append(preprocess_bytes(data))
-                kept.append(label)
-            except ImageRejected:
-                pass
+        inputs, kept = preprocessed(encoded, truth)
         refused = len(encoded) - len(inputs)
         if not inputs:
             return name, 0.0, len(encoded), refused
@@ -130,6 +138,9 @@ def evaluate(model_path: str, count: int = 500, seed: int = 0) -> list[tuple[str
     rows = [score(name, [make(d) for d in digits], list(labels)) for name, make in renderings(rng).items()]
     rows.append(score("printed digits (matplotlib fonts)", *_font_digits()))
     rows.append(score("pen-drawn digits (stroke templates)", *drawn_digits(count, seed=seed)))
+    if handwriting_fonts():  # other people's hands, when their fonts are installed (training.font_digits)
+        images, labels, _fonts = font_digits(count, seed)
+        rows.append(score("handwriting fonts", images, labels))
     return rows
 
 

@@ -5,10 +5,13 @@
 Reads top to bottom: options; the digits (MNIST training images, the same
 digits re-drawn the ways people send them, pen-drawn digits); the non-digits
 and the several-digit rows we generate (`training.outliers`, training styles
-only); training; then the threshold, fitted so that at most `--max-flagged`
-of held-out digits (MNIST validation images and drawn check digits) are
-flagged. Never the MNIST test set, never a public set of non-digits: those
-are for `python -m training.honesty`.
+only); pieces of touching numbers as the segmenter cuts them
+(`training.number_pieces`); training, or with `--refine` more training of a
+detector we have, on a smaller replay of the same kinds (`--scale`); then
+the threshold, fitted so that at most `--max-flagged` of held-out digits
+(MNIST validation images and drawn check digits) are flagged. Never the
+MNIST test set, never a public set of non-digits: those are for
+`python -m training.honesty`.
 """
 
 from __future__ import annotations
@@ -23,8 +26,17 @@ import numpy as np
 
 from training import outliers
 from training.data import load_mnist, load_sample
-from training.detector import DIGIT, DetectorData, fit_threshold, train_detector
+from training.detector import (
+    DIGIT,
+    NOT_A_DIGIT,
+    SEVERAL_DIGITS,
+    DetectorData,
+    fit_threshold,
+    refine_detector,
+    train_detector,
+)
 from training.drawn_digits import drawn_inputs
+from training.number_pieces import number_pieces
 from training.preprocessing import ImageRejected, preprocess_bytes
 from training.robustness import renderings
 from training.train import split_validation
@@ -50,6 +62,9 @@ MIRRORED_DIGITS = (2, 3, 4, 5, 6, 7, 9)  # 0, 1 and 8 are still themselves in a 
 QUARTER_TURNED_DIGITS = (2, 3, 4, 5, 6, 7, 9)  # 0 stays a 0; a 1 becomes a dash, which the marks cover
 HALF_TURNED_DIGITS = (3, 4, 5, 7)  # 6 and 9 swap; 0, 1, 8 and 2 still read as digits
 RENDERED_DIGITS = 24000
+# Pieces of touching numbers cut between columns, labelled by the ink they hold (`training.number_pieces`):
+# they teach the detector what the segmenter's wrong cuts look like.
+NUMBER_PIECES = 40000
 DRAWN_DIGITS = 8000
 CHECK_DRAWN_SEED = 1  # check seeds are small (DEVELOPERS.md); training seeds start at outliers.TRAIN_SEED
 
@@ -62,6 +77,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every generated count (0.1: a quick run)")
     parser.add_argument("--max-flagged", type=float, default=0.005, help="share of held-out digits flagged at most")
+    parser.add_argument("--refine", metavar="DETECTOR", help="go on training this detector instead of a new one")
+    parser.add_argument("--pieces", type=int, help=f"pieces of numbers (default: {NUMBER_PIECES} times --scale)")
+    parser.add_argument("--learning-rate", type=float, default=3e-4, help="with --refine: the learning rate")
     return parser.parse_args(argv)
 
 
@@ -102,7 +120,7 @@ def generated(kind: str, count: int, mnist_train: np.ndarray) -> np.ndarray:
     )
 
 
-def training_data(x_train: np.ndarray, y_train: np.ndarray, scale: float) -> DetectorData:
+def training_data(x_train: np.ndarray, y_train: np.ndarray, scale: float, pieces: int | None = None) -> DetectorData:
     """Build the three classes from MNIST training images and what we generate."""
     plain = x_train.reshape(-1, 28, 28).astype(np.uint8)
     digits = np.concatenate(
@@ -119,6 +137,12 @@ def training_data(x_train: np.ndarray, y_train: np.ndarray, scale: float) -> Det
         ]
     )
     several = generated("several", int(SEVERAL_COUNT * scale), plain)
+    count = int(NUMBER_PIECES * scale) if pieces is None else pieces
+    pieces, kinds = number_pieces(count, outliers.TRAIN_SEED, mnist=plain)
+    digits, not_digits, several = (
+        np.concatenate([part, pieces[kinds == kind]])
+        for part, kind in ((digits, DIGIT), (not_digits, NOT_A_DIGIT), (several, SEVERAL_DIGITS))
+    )
     print(f"classes: {len(digits)} digits, {len(not_digits)} non-digits, {len(several)} several-digit rows")
     return DetectorData(digits=digits, not_digits=not_digits, several=several)
 
@@ -139,16 +163,19 @@ def main(argv: list[str] | None = None) -> int:
     # The classifier's split: its validation images stay out of every training set.
     (x_train, y_train), (x_val, _) = split_validation(data, size=5000, seed=SEED)
     started = time.monotonic()
-    classes = training_data(x_train, y_train, args.scale)
+    classes = training_data(x_train, y_train, args.scale, args.pieces)
     print(f"generated in {time.monotonic() - started:.0f} s")
 
     started = time.monotonic()
-    model = train_detector(
-        classes,
-        epochs=args.epochs,
-        seed=SEED,
-        on_epoch=lambda epoch, logs: print(f"epoch {epoch + 1}: loss {logs['loss']:.4f}, acc {logs['accuracy']:.4f}"),
-    )
+    if args.refine:
+        model = refine_detector(args.refine, classes, epochs=args.epochs, learning_rate=args.learning_rate, seed=SEED)
+    else:
+        model = train_detector(
+            classes,
+            epochs=args.epochs,
+            seed=SEED,
+            on_epoch=lambda epoch, logs: print(f"epoch {epoch + 1}: loss {logs['loss']:.4f}"),
+        )
     train_seconds = time.monotonic() - started
 
     # The threshold is fitted on the served copy's answers: what the service will compute.
@@ -166,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             "several": len(classes.several),
         },
         "epochs": args.epochs,
+        "refined_from": args.refine,
+        "scale": args.scale,
         "train_seconds": round(train_seconds, 1),
         "params": int(model.count_params()),
         "data_source": data.source,
