@@ -32,14 +32,21 @@ PIECE_WIDTH = (0.22, 1.15)  # in heights of the writing, as the segmenter's span
 LAYOUTS = ("close", "touching", "touching", "overlapping")
 
 
-def number_layers(rng: np.random.Generator, mnist: np.ndarray | None) -> list[np.ndarray]:
-    """Return one ink layer (floats 0-1) per digit of a random number, drawn or of MNIST training digits."""
+def number_layers(
+    rng: np.random.Generator, mnist: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[list[np.ndarray], list[int]]:
+    """Return one ink layer (floats 0-1) per digit of a random number, and its digits.
+
+    Half the numbers are of MNIST training digits (`mnist`: images and labels) when given, the rest pen-drawn.
+    """
     length = int(rng.integers(2, 5))
     layout = LAYOUTS[int(rng.integers(len(LAYOUTS)))]
     if mnist is not None and rng.random() < 0.5:
-        return ink_layers(rng, mnist_glyphs(rng, mnist[rng.integers(0, len(mnist), length)]), layout)
+        picks = rng.integers(0, len(mnist[0]), length)
+        return ink_layers(rng, mnist_glyphs(rng, mnist[0][picks]), layout), [int(d) for d in mnist[1][picks]]
     digits = "".join(str(int(d)) for d in rng.integers(0, 10, length))
-    return stroke_layers(drawn_glyphs(rng, digits, layout), rng, height=int(rng.integers(32, 72)))
+    layers = stroke_layers(drawn_glyphs(rng, digits, layout), rng, height=int(rng.integers(32, 72)))
+    return layers, [int(d) for d in digits]
 
 
 def _cuts(layers: list[np.ndarray], height: float, rng: np.random.Generator) -> list[int]:
@@ -69,16 +76,19 @@ def label_piece(held: np.ndarray) -> int | None:
     return None
 
 
-def number_pieces(count: int, seed: int, *, mnist: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Return about `count` pieces of generated numbers as model inputs, uint8 (N, 28, 28), and their classes."""
+def number_pieces(
+    count: int, seed: int, *, mnist: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return about `count` pieces of generated numbers as model inputs, uint8 (N, 28, 28), their classes,
+    and the digit each holds most of (the digit's label for a piece of class DIGIT)."""
     rng = np.random.default_rng([0x5049, seed])
-    inputs, classes = [], []
+    inputs, classes, digits = [], [], []
     while len(inputs) < count:
-        layers = number_layers(rng, mnist)
+        layers, labels = number_layers(rng, mnist)
         totals = np.array([layer.sum() for layer in layers])
-        rows = np.flatnonzero(np.maximum.reduce(layers).max(axis=1) > 0.1)
-        height = float(rows[-1] - rows[0] + 1)
         ink = np.maximum.reduce(layers) * 255
+        rows = np.flatnonzero(ink.max(axis=1) > 0.1 * 255)
+        height = float(rows[-1] - rows[0] + 1)
         cuts = _cuts(layers, height, rng)
         for a, b in ((a, b) for i, a in enumerate(cuts) for b in cuts[i + 1 :]):
             if not PIECE_WIDTH[0] * height <= b - a <= PIECE_WIDTH[1] * height:
@@ -92,4 +102,5 @@ def number_pieces(count: int, seed: int, *, mnist: np.ndarray | None = None) -> 
             except EmptyImage:
                 continue
             classes.append(label)
-    return np.stack(inputs[:count]), np.array(classes[:count])
+            digits.append(labels[int(np.argmax(held))])
+    return np.stack(inputs[:count]), np.array(classes[:count]), np.array(digits[:count])

@@ -9,9 +9,11 @@ alone reads a flagged 1 as a 7. This script draws such digits
 them with MNIST replayed beside them and blends the result with the base
 (`training.finetune`, the same code a retraining runs), then measures both
 models on the MNIST test set and on drawn digits that neither trained on.
-It writes the refined model only if it keeps the base's accuracy on MNIST
-training images held out of the replay (the blend's check set); the MNIST
-test set is reported, never used to decide.
+With `--number-digits` it also learns digits as the segmenter cuts them out
+of touching pen-drawn numbers (`training.number_pieces`). It writes the
+refined model only if it keeps the base's accuracy on MNIST training images
+held out of the replay (the blend's check set); the MNIST test set is
+reported, never used to decide.
 
 Reads top to bottom: options, the drawn digits, fine-tuning, the comparison,
 the model and its metrics on disk.
@@ -24,6 +26,8 @@ import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 if TYPE_CHECKING:
     from training.finetune import FinetuneResult
@@ -40,6 +44,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $MNIST_DIR, else the sample)")
     parser.add_argument("--sample", action="store_true", help="use the small bundled sample (for smoke runs)")
     parser.add_argument("--drawn", type=int, default=1000, help="pen-drawn digits to learn from")
+    parser.add_argument(
+        "--number-digits", type=int, default=0, help="pen-drawn digits cut out of touching numbers to learn from"
+    )
     parser.add_argument("--check", type=int, default=500, help="pen-drawn digits to measure on, never trained on")
     return parser.parse_args(argv)
 
@@ -96,6 +103,16 @@ def refined_summary(base_model: str | Path, result: FinetuneResult, drawn: int) 
     }
 
 
+def with_number_digits(x: np.ndarray, y: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Add `count` digits as the segmenter cuts them out of touching pen-drawn numbers, a neighbour's ink and all."""
+    from training.detector import DIGIT
+    from training.number_pieces import number_pieces
+
+    pixels, classes, digits = number_pieces(3 * count, TRAIN_SEED)
+    keep = np.flatnonzero(classes == DIGIT)[:count]
+    return np.concatenate([x, pixels[keep]]), np.concatenate([y, digits[keep]])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
@@ -105,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # The digits to learn from, and the ones to judge by, drawn with different seeds.
     train_x, train_y = drawn_inputs(args.drawn, seed=TRAIN_SEED)
+    if args.number_digits:
+        train_x, train_y = with_number_digits(train_x, train_y, args.number_digits)
     check_x, check_y = drawn_inputs(args.check, seed=CHECK_SEED)
     data = load_sample() if args.sample else load_best_available(args.data_dir)
     print(f"data: {data.source}; {len(train_x)} drawn digits to learn from, {len(check_x)} to check on")
@@ -128,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
     output = save_model(result.model, args.output)
     summary = refined_summary(args.model, result, drawn=len(train_x))
+    summary["refined"]["number_digits"] = args.number_digits
     output.with_suffix(".metrics.json").write_text(json.dumps(summary, indent=2))
     print(f"saved {output} ({output.stat().st_size / 1e6:.2f} MB)")
     return 0

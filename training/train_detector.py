@@ -5,8 +5,8 @@
 Reads top to bottom: options; the digits (MNIST training images, the same
 digits re-drawn the ways people send them, pen-drawn digits); the non-digits
 and the several-digit rows we generate (`training.outliers`, training styles
-only); pieces of touching numbers as the segmenter cuts them
-(`training.number_pieces`); training, or with `--refine` more training of a
+only); with `--pieces`, pieces of touching numbers as the segmenter cuts
+them (`training.number_pieces`); training, or with `--refine` more training of a
 detector we have, on a smaller replay of the same kinds (`--scale`); then
 the threshold, fitted so that at most `--max-flagged` of held-out digits
 (MNIST validation images and drawn check digits) are flagged. Never the
@@ -62,9 +62,12 @@ MIRRORED_DIGITS = (2, 3, 4, 5, 6, 7, 9)  # 0, 1 and 8 are still themselves in a 
 QUARTER_TURNED_DIGITS = (2, 3, 4, 5, 6, 7, 9)  # 0 stays a 0; a 1 becomes a dash, which the marks cover
 HALF_TURNED_DIGITS = (3, 4, 5, 7)  # 6 and 9 swap; 0, 1, 8 and 2 still read as digits
 RENDERED_DIGITS = 24000
-# Pieces of touching numbers cut between columns, labelled by the ink they hold (`training.number_pieces`):
-# they teach the detector what the segmenter's wrong cuts look like.
-NUMBER_PIECES = 40000
+# Pieces of touching numbers cut between columns, labelled by the ink they hold (`training.number_pieces`), to
+# teach the detector what the segmenter's wrong cuts look like. None by default: refining v2 on 40,000 of them
+# (`--refine ... --scale 0.25 --pieces 40000`) read numbers better (seed 5: 72.4 -> 73.8% exact, 75.6% with
+# narrower spans) but flagged fewer non-digits (letters 93.5 -> 80.5%, partial strokes 98.4 -> 79.3%) and more
+# hair-thin digits (2.4 -> 4.6%); docs/benchmarks.md.
+NUMBER_PIECES = 0
 DRAWN_DIGITS = 8000
 CHECK_DRAWN_SEED = 1  # check seeds are small (DEVELOPERS.md); training seeds start at outliers.TRAIN_SEED
 
@@ -78,7 +81,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every generated count (0.1: a quick run)")
     parser.add_argument("--max-flagged", type=float, default=0.005, help="share of held-out digits flagged at most")
     parser.add_argument("--refine", metavar="DETECTOR", help="go on training this detector instead of a new one")
-    parser.add_argument("--pieces", type=int, help=f"pieces of numbers (default: {NUMBER_PIECES} times --scale)")
+    parser.add_argument("--pieces", type=int, help="pieces of touching numbers to add (default: none)")
     parser.add_argument("--learning-rate", type=float, default=3e-4, help="with --refine: the learning rate")
     return parser.parse_args(argv)
 
@@ -138,11 +141,12 @@ def training_data(x_train: np.ndarray, y_train: np.ndarray, scale: float, pieces
     )
     several = generated("several", int(SEVERAL_COUNT * scale), plain)
     count = int(NUMBER_PIECES * scale) if pieces is None else pieces
-    pieces, kinds = number_pieces(count, outliers.TRAIN_SEED, mnist=plain)
-    digits, not_digits, several = (
-        np.concatenate([part, pieces[kinds == kind]])
-        for part, kind in ((digits, DIGIT), (not_digits, NOT_A_DIGIT), (several, SEVERAL_DIGITS))
-    )
+    if count:
+        pieces, kinds, _digits = number_pieces(count, outliers.TRAIN_SEED, mnist=(plain, y_train))
+        digits, not_digits, several = (
+            np.concatenate([part, pieces[kinds == kind]])
+            for part, kind in ((digits, DIGIT), (not_digits, NOT_A_DIGIT), (several, SEVERAL_DIGITS))
+        )
     print(f"classes: {len(digits)} digits, {len(not_digits)} non-digits, {len(several)} several-digit rows")
     return DetectorData(digits=digits, not_digits=not_digits, several=several)
 

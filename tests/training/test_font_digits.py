@@ -12,7 +12,6 @@ from training.font_digits import NUMBER_LAYOUTS, RENDERINGS, font_digits, font_n
 from training.preprocessing import preprocess_bytes
 
 
-
 # DejaVu ships with matplotlib: a stand-in for the handwriting fonts CI does not install.
 @pytest.fixture(scope="module")
 def fonts():

@@ -31,16 +31,18 @@ def test_a_piece_is_labelled_by_the_ink_it_holds(held, expected):
 
 
 def test_pieces_are_reproducible_inputs_of_every_class():
-    mnist = load_sample().x_train
-    pixels, classes = number_pieces(300, seed=0, mnist=mnist)
-    again, _ = number_pieces(300, seed=0, mnist=mnist)
+    sample = load_sample()
+    mnist = (sample.x_train, sample.y_train)
+    pixels, classes, digits = number_pieces(300, seed=0, mnist=mnist)
+    again, _, _ = number_pieces(300, seed=0, mnist=mnist)
 
     assert pixels.shape == (300, 28, 28) and pixels.dtype == np.uint8
     assert np.array_equal(pixels, again)
     assert set(classes.tolist()) == {DIGIT, NOT_A_DIGIT, SEVERAL_DIGITS}
     assert (pixels.reshape(300, -1).max(axis=1) == 255).all()  # centred at full ink, as the segmenter's inputs
+    assert set(digits.tolist()) == set(range(10))
 
 
 def test_pen_drawn_pieces_alone_need_no_mnist():
-    pixels, classes = number_pieces(50, seed=1)
-    assert len(pixels) == len(classes) == 50
+    pixels, classes, digits = number_pieces(50, seed=1)
+    assert len(pixels) == len(classes) == len(digits) == 50
