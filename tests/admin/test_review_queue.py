@@ -361,3 +361,11 @@ def test_the_digit_review_needs_the_change_permission(client, user, corrected_nu
     client.force_login(viewer)
     assert client.post(_review_url(corrected_number), {"reject": ["3"]}).status_code == 403
     assert Correction.objects.get(submission=corrected_number).review_state == Correction.Review.PENDING
+
+
+def test_the_not_a_digit_filters_leave_corrected_numbers_out(staff_client, marked_number):
+    said = CorrectionFactory(label=None)
+    queue = staff_client.get(CHANGELIST + "?corrected_to=none").context["cl"].result_list
+    assert [s.pk for s in queue] == [said.submission_id]
+    corrections = reverse("admin:recognizer_correction_changelist") + "?label=none"
+    assert [c.pk for c in staff_client.get(corrections).context["cl"].result_list] == [said.pk]
