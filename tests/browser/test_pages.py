@@ -565,8 +565,10 @@ def test_a_piece_of_a_number_is_picked_and_marked_not_a_digit(drawing_page, user
     page.locator(".number-box").nth(2).click()
     expect(not_a_digit).to_be_visible()
 
+    expect(not_a_digit).to_have_attribute("aria-pressed", "false")
     not_a_digit.click()
     expect(page.locator("#correct-status")).to_contain_text("Saved: it was 206 (1 piece not a digit)")
+    expect(not_a_digit).to_have_attribute("aria-pressed", "true")  # what is saved for the picked piece
     marked = page.locator(".number-box").nth(2)
     expect(marked).to_have_class(re.compile(r"\bnot-digit\b"))
     expect(marked.locator(".box-label")).to_contain_text("→ ✕")
@@ -589,6 +591,8 @@ def test_a_piece_of_a_number_is_picked_and_marked_not_a_digit(drawing_page, user
     page.locator(".number-box").nth(2).click()
     page.keyboard.press("2")
     expect(page.locator("#correct-status")).to_contain_text("Saved: it was 2027.")
+    expect(page.get_by_role("button", name="It was 2", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(not_a_digit).to_have_attribute("aria-pressed", "false")
     expect(page.locator(".number-box.not-digit")).to_have_count(0)
     assert wait_until(lambda: Submission.objects.get(pk=submission.pk).correction.not_digits == [])
     assert_everything_named(page)

@@ -148,8 +148,8 @@ export function createPanel(doc, inputUrl) {
   // message: undefined to say what is saved, or a status of its own ("" says nothing).
   function showCorrection(submission, message) {
     if (submission && submission.kind === "number") {
-      numbers.showCorrection(submission);
       digitButtons.forEach((button) => { button.setAttribute("aria-pressed", "false"); button.classList.remove("predicted"); });
+      numbers.showCorrection(submission);
       const saved = numberSaved(submission.correction);
       correctStatus.textContent = message !== undefined ? message : saved && saved + " Thank you, this teaches the model.";
       return;
@@ -169,7 +169,14 @@ export function createPanel(doc, inputUrl) {
       saved && saved + " Thank you, this teaches the model.";
   }
 
-  const numbers = createNumberView(doc, { $, correctLabel, showHeadlineStatus: (p) => { $("result-status").textContent = statusLine(p); } });
+  // The saved label of a number's picked piece shows pressed, as a single digit's saved label does.
+  function pressLabel(label) {
+    digitButtons.forEach((button) => button.setAttribute("aria-pressed", String(label !== undefined && labelOf(button) === label)));
+  }
+
+  const numbers = createNumberView(doc, {
+    $, correctLabel, pressLabel, showHeadlineStatus: (p) => { $("result-status").textContent = statusLine(p); },
+  });
 
   return {
     showHint,
@@ -198,7 +205,7 @@ export function createPanel(doc, inputUrl) {
 
 // A number's answer: the number large, each digit's box over the picture with its confidence (a button that picks
 // it for correcting), and a field to type the whole number.
-function createNumberView(doc, { $, correctLabel, showHeadlineStatus }) {
+function createNumberView(doc, { $, correctLabel, pressLabel, showHeadlineStatus }) {
   const details = $("number-details"), boxes = $("number-boxes"), image = $("number-image");
   const form = $("number-form"), input = $("number-input");
   let submission = null, picked = null, onPick = () => {}, onNumber = () => {};
@@ -226,6 +233,8 @@ function createNumberView(doc, { $, correctLabel, showHeadlineStatus }) {
   function pick(position) {
     picked = position;
     $("result").dataset.picked = String(position !== null);
+    const saved = submission && submission.correction && submission.correction.number != null;
+    pressLabel(position !== null && saved ? pieceLabels(submission)[position] : undefined);
     Array.from(boxes.children).forEach((button, index) => button.setAttribute("aria-pressed", String(index === position)));
     const digits = submission ? submission.prediction.digits : [];
     correctLabel.textContent = position === null ? "Pick a digit above to correct it, or type the number." :
