@@ -204,8 +204,10 @@ class SubmissionDigit(models.Model):
 class Correction(models.Model):
     """The true label a person gave for their submission: a digit, or "not a digit" (a NULL label).
 
-    For a number submission, `number` holds the true number instead (`label` stays NULL): as many digits
-    as the submission's digit rows, the label of the digit at position i being `number[i]`.
+    For a number submission, `number` holds the true number instead (`label` stays NULL): the digits of the
+    pieces found, left to right, without those marked "not a digit" (`not_digits`, their positions: a stray
+    mark, or half of a digit the segmenter split). An admin may reject some digits' labels and accept the rest
+    (`rejected_digits`, their positions). `digit_labels` gives each piece its label.
 
     One current correction per submission: changing it rewrites the label,
     sends it back to review, and appends the old label to `history`.
@@ -224,6 +226,14 @@ class Correction(models.Model):
     )
     number = models.CharField(
         max_length=16, null=True, blank=True, help_text="A number submission's true digits, left to right."
+    )
+    not_digits = models.JSONField(
+        default=list, blank=True, help_text="A number's pieces that are not digits: their positions, ascending."
+    )
+    rejected_digits = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="A number's pieces whose labels an admin rejected while accepting the rest: their positions.",
     )
     review_state = models.CharField(max_length=10, choices=Review.choices, default=Review.PENDING)
     reviewed_by = models.ForeignKey(
@@ -267,14 +277,39 @@ class Correction(models.Model):
         """Say a label as people read it: the digit, or "not a digit" for NULL."""
         return cls.NOT_A_DIGIT_TEXT if label is None else str(label)
 
-    @property
-    def label_text(self) -> str:
-        return self.number if self.number is not None else self.text_of(self.label)
+    @classmethod
+    def number_text(cls, number: str, not_digits: list[int]) -> str:
+        """Say a number's correction as staff read it: "2026", "2026 (not a digit at 2)", "no digits (...)".
+
+        Positions count from 0, the leftmost piece, as in the API and the admin's table of digits.
+        """
+        if not not_digits:
+            return number or "no digits"
+        places = ", ".join(str(position) for position in not_digits)
+        return f"{number or 'no digits'} (not a digit at {places})"
 
     @property
-    def digit_labels(self) -> list[int]:
-        """A number's true digits, left to right; empty for a digit's correction."""
-        return [int(char) for char in self.number or ""]
+    def label_text(self) -> str:
+        return self.number_text(self.number, self.not_digits) if self.number is not None else self.text_of(self.label)
+
+    @property
+    def digit_count(self) -> int:
+        """How many pieces a number's correction labels: its digits and the pieces marked not a digit."""
+        return 0 if self.number is None else len(self.number) + len(self.not_digits)
+
+    @property
+    def digit_labels(self) -> list[int | None]:
+        """A number's true label per piece found, left to right: a digit, or None where marked not a digit.
+
+        Empty for a digit's correction.
+        """
+        digits = iter(self.number or "")
+        marked = set(self.not_digits)
+        return [None if position in marked else int(next(digits)) for position in range(self.digit_count)]
+
+    def digit_review_state(self, position: int) -> str:
+        """The review state of one piece of a number: the correction's, unless an admin rejected that piece."""
+        return self.Review.REJECTED if position in self.rejected_digits else self.review_state
 
 
 class RetrainJob(models.Model):

@@ -58,13 +58,15 @@ class CorrectedDigitFilter(LabelFilter):
     title = "corrected digit"
     parameter_name = "corrected_to"
     field_path = "correction__label"
-    not_a_digit_also = {"is_corrected": True}
+    # A number's correction has a NULL label too: it holds a number, not "not a digit".
+    not_a_digit_also = {"is_corrected": True, "correction__number__isnull": True}
 
 
 class CorrectionLabelFilter(LabelFilter):
     title = "label"
     parameter_name = "label"
     field_path = "label"
+    not_a_digit_also = {"number__isnull": True}
 
 
 class IsDigitFilter(admin.SimpleListFilter):

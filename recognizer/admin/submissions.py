@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from recognizer.admin import filters
@@ -19,9 +22,16 @@ from recognizer.admin.actions import (
 )
 from recognizer.admin.base import ReadOnlyRowsMixin
 from recognizer.admin.display import correction_of, input_data_uri, input_url, original_url
-from recognizer.admin.numbers import number_digit_table, number_inputs, number_original
+from recognizer.admin.numbers import (
+    number_digit_table,
+    number_inputs,
+    number_original,
+    number_pieces,
+    review_digits_url,
+)
 from recognizer.models import Correction, Submission
 from recognizer.selectors.submissions import REVIEW_ORDER, submission_review_queue
+from recognizer.services.corrections import correction_digits_review
 from recognizer.services.submissions import submissions_delete
 
 
@@ -109,6 +119,52 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         """Return the ids of the selected submissions' corrections, for the review actions."""
         return list(queryset.filter(is_corrected=True).values_list("correction__id", flat=True))
 
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.review_digits_view)
+        return [
+            path("<int:submission_id>/review-digits/", view, name="recognizer_submission_review_digits"),
+            *super().get_urls(),
+        ]
+
+    def review_digits_view(self, request: HttpRequest, submission_id: int) -> HttpResponse:
+        """GET: a corrected number's pieces, each to accept or reject; POST: accept it but the rejected ones."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        submission = get_object_or_404(submission_review_queue(), pk=submission_id, is_corrected=True)
+        correction = correction_of(submission)
+        if correction is None or correction.number is None:
+            raise Http404("Only a corrected number is reviewed digit by digit.")
+        if request.method == "POST":
+            return self._review_digits(request, submission, correction)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Review the digits of submission {submission.pk}",
+            "opts": self.model._meta,
+            "submission": submission,
+            "correction": correction,
+            "pieces": number_pieces(submission),
+        }
+        return TemplateResponse(request, "admin/recognizer/submission/review_digits.html", context)
+
+    def _review_digits(self, request: HttpRequest, submission: Submission, correction: Correction) -> HttpResponse:
+        try:
+            rejected = [int(value) for value in request.POST.getlist("reject")]
+            reviewed = correction_digits_review(
+                correction_id=correction.pk, rejected_digits=rejected, reviewer=request.user
+            )
+        except (ValueError, ValidationError) as error:
+            text = "; ".join(error.messages) if isinstance(error, ValidationError) else "Positions are numbers."
+            self.message_user(request, f"Not reviewed: {text}", messages.ERROR)
+            return HttpResponseRedirect(review_digits_url(submission))
+        if reviewed.review_state == Correction.Review.REJECTED:
+            summary = "every digit rejected: the correction is rejected"
+        else:
+            places = ", ".join(map(str, reviewed.rejected_digits)) or "none"
+            summary = f"accepted for training, rejected digits: {places}"
+        self.log_change(request, submission, f"Reviewed digit by digit: {summary}.")
+        self.message_user(request, f"Submission {submission.pk}: {summary}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:recognizer_submission_change", args=[submission.pk]))
+
     def delete_model(self, request: HttpRequest, obj: Submission) -> None:
         submissions_delete(submission_ids=[obj.pk])
 
@@ -157,8 +213,18 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
             return "-"
         # The model's answer is "not a digit" (None) when its detector flagged the picture.
         answer = None if obj.is_digit is False else obj.predicted_digit
-        same = correction.number == obj.number if obj.is_number else correction.label == answer
-        return format_html("<b>{}</b>{}", correction.label_text, " (confirms)" if same else "")
+        same = (
+            correction.number == obj.number and not correction.not_digits
+            if obj.is_number
+            else correction.label == answer
+        )
+        text = format_html("<b>{}</b>{}", correction.label_text, " (confirms)" if same else "")
+        if correction.rejected_digits:
+            places = ", ".join(map(str, correction.rejected_digits))
+            text = format_html('{} <span class="rejected-digits">rejected at {}</span>', text, places)
+        if obj.is_number:
+            return format_html('{} <a href="{}">by digit</a>', text, review_digits_url(obj))
+        return text
 
     @admin.display(description="review", ordering="-needs_review")
     def review_state(self, obj: Submission) -> str:
@@ -201,7 +267,10 @@ class SubmissionAdmin(ReadOnlyRowsMixin, admin.ModelAdmin):
         if correction is None:
             return "No correction."
         history = ", ".join(
-            entry.get("number") or Correction.text_of(entry.get("label")) for entry in correction.history
+            Correction.number_text(entry["number"], entry.get("not_digits", []))
+            if entry.get("number") is not None
+            else Correction.text_of(entry.get("label"))
+            for entry in correction.history
         )
         history = history or "none"
         trained = str(correction.trained_in) if correction.trained_in_id else "not yet"

@@ -1,4 +1,4 @@
-"""A submission's correction: set it (a digit, "not a digit", a whole number or one of its digits) or withdraw it.
+"""A submission's correction: set it (a digit, "not a digit", a whole number or one of its pieces) or withdraw it.
 
 Set and withdraw share a path; the URL serves `CorrectionApi`, which combines them.
 """
@@ -52,25 +52,40 @@ class CorrectionSetApi(BaseApi):
     class CorrectionInputSerializer(serializers.Serializer):
         label = CorrectionLabelField(
             required=False,
-            help_text="The digit actually drawn, 0 to 9; `null` when it is not a digit. With `position`: the digit at "
-            "that place of a number.",
+            help_text="The digit actually drawn, 0 to 9; `null` when it is not a digit. With `position`: the label of "
+            "the piece of a number at that place (`null`: that piece is not a digit).",
         )
         number = NumberTextField(
             required=False,
             max_length=16,
-            help_text="For a number: the whole true number, one digit for each digit found (`number_length_mismatch` "
-            "otherwise).",
+            allow_blank=True,
+            help_text="For a number: the whole true number, one digit for each piece found that is not in "
+            "`not_digits` (`number_length_mismatch` otherwise).",
+        )
+        not_digits = serializers.ListField(
+            child=serializers.IntegerField(min_value=0, max_value=15),
+            required=False,
+            max_length=16,
+            help_text="With `number`: the positions of the pieces that are not digits (a stray mark, half of a split "
+            "digit). Left out, the marks already saved stay if `number` fits them.",
         )
         position = serializers.IntegerField(
             required=False,
             min_value=0,
             max_value=15,
-            help_text="For a number: the place of the one digit `label` corrects, 0 for the leftmost.",
+            help_text="For a number: the place of the one piece `label` corrects, 0 for the leftmost.",
         )
 
         def validate(self, data: dict) -> dict:
             if "number" in data and ("label" in data or "position" in data):
                 raise serializers.ValidationError("Send `number`, or `label` (with `position` for one digit).")
+            if "not_digits" in data and "number" not in data:
+                raise serializers.ValidationError(
+                    {"number": ["Send `not_digits` with the `number` of the other pieces."]}, code="required"
+                )
+            if data.get("number") == "" and "not_digits" not in data:
+                # An empty number says "no digit at all", which only holds with every piece in `not_digits`.
+                raise serializers.ValidationError({"number": ["This field may not be blank."]}, code="blank")
             if "position" in data and "label" not in data:
                 raise serializers.ValidationError(
                     {"label": ["Send the digit's `label` with its `position`."]}, code="required"
@@ -90,6 +105,12 @@ class CorrectionSetApi(BaseApi):
             OpenApiExample("It is not a digit", value={"label": None}, request_only=True),
             OpenApiExample("The number was 2026", value={"number": "2026"}, request_only=True),
             OpenApiExample("Its last digit was a 6", value={"position": 3, "label": 6}, request_only=True),
+            OpenApiExample("Its third piece is not a digit", value={"position": 2, "label": None}, request_only=True),
+            OpenApiExample(
+                "2026, and the third piece is not a digit",
+                value={"number": "2026", "not_digits": [2]},
+                request_only=True,
+            ),
         ],
         responses={200: SubmissionSerializer, **error_responses(400, 401, 404, 413, 415, 429)},
     )
@@ -97,15 +118,18 @@ class CorrectionSetApi(BaseApi):
         """Set the true label of one of the caller's submissions, replacing any earlier one.
 
         `{"label": 7}` says it is a 7; `{"label": null}` says it is not a digit at all. A number is corrected
-        whole, `{"number": "2026"}`, or one digit at a time, `{"position": 3, "label": 6}`; either way each of
-        its digits gets its label.
+        whole, `{"number": "2026"}`, or one piece at a time, `{"position": 3, "label": 6}`; either way each of
+        its pieces gets its label. `{"position": 2, "label": null}` says the piece at 2 is not a digit (a stray
+        mark, half of a digit split in two): the number is then the other pieces' digits. `{"number": "2026",
+        "not_digits": [2]}` says it all at once.
         """
         serializer = self.CorrectionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         submission = submission_get(user=request.user, submission_id=submission_id, for_change=True)
         if "number" in data:
-            correction_number_set(submission=submission, number=data["number"], user=request.user)
+            number, not_digits = data["number"], data.get("not_digits")
+            correction_number_set(submission=submission, number=number, not_digits=not_digits, user=request.user)
         elif "position" in data:
             position, label = data["position"], data["label"]
             correction_digit_set(submission=submission, position=position, label=label, user=request.user)

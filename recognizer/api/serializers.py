@@ -199,10 +199,28 @@ class CorrectionSerializer(serializers.Serializer):
         help_text="The digit actually drawn; null when it is not a digit, and for a number.",
     )
     number = serializers.CharField(
-        allow_null=True, help_text="For a number: its true digits, left to right, one per digit found; else null."
+        allow_null=True,
+        help_text="For a number: its true digits, left to right, one per piece found that is a digit; else null.",
+    )
+    not_digits = serializers.ListField(
+        child=serializers.IntegerField(min_value=0),
+        allow_null=True,
+        help_text="For a number: the positions of the pieces that are not digits (often empty); else null.",
+    )
+    rejected_digits = serializers.ListField(
+        child=serializers.IntegerField(min_value=0),
+        allow_null=True,
+        help_text="For a number: the positions of the pieces whose labels an admin rejected while accepting the "
+        "rest (`review_state` is the others'); else null.",
     )
     review_state = serializers.ChoiceField(choices=Correction.Review.choices)
     updated_at = serializers.DateTimeField()
+
+    def to_representation(self, correction: Correction) -> dict:
+        data = super().to_representation(correction)
+        if correction.number is None:  # a digit's correction has no pieces
+            data["not_digits"] = data["rejected_digits"] = None
+        return data
 
 
 def _float(value) -> float | None:

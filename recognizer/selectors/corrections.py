@@ -2,8 +2,10 @@
 
 The classifier learns from digit corrections (a label 0-9) and from the
 digits of corrected numbers (`number`, one label per digit found); the
-detector from "not a digit" corrections (a NULL label and no number). Each
-reader picks its own.
+detector from "not a digit" corrections (a NULL label and no number) and
+from the pieces of numbers marked not a digit (`not_digits`). Pieces an
+admin rejected one by one (`rejected_digits`) teach neither. Each reader
+picks its own.
 """
 
 from __future__ import annotations
@@ -16,23 +18,49 @@ from training.preprocessing import bytes_to_pixels
 
 # Corrections that label digits: one digit's label, or a number's.
 LABELS_DIGITS = Q(label__isnull=False) | Q(number__isnull=False)
+# Corrections that say "not a digit": a digit's, or a number's with pieces marked so.
+SAYS_NOT_A_DIGIT = Q(label__isnull=True, number__isnull=True) | (Q(number__isnull=False) & ~Q(not_digits=[]))
 
 
 def _accepted_digits() -> QuerySet[Correction]:
     return Correction.objects.filter(LABELS_DIGITS, review_state=Correction.Review.ACCEPTED)
 
 
+def _number_pieces(correction: Correction) -> list[tuple[np.ndarray, int | None]]:
+    """A number's pieces an admin did not reject, left to right: each 28x28 input with its label (None: not a digit)."""
+    rows = sorted(correction.submission.digit_rows, key=lambda row: row.position)
+    rejected = set(correction.rejected_digits)
+    return [
+        (bytes_to_pixels(row.pixels), label)
+        for row, label in zip(rows, correction.digit_labels, strict=True)
+        if row.position not in rejected
+    ]
+
+
 def correction_samples(*, correction: Correction) -> tuple[np.ndarray, np.ndarray]:
     """Return what one correction teaches the classifier: uint8 (N, 28, 28) inputs and their N labels.
 
-    One input for a digit; for a number, each digit found with its label, `number[i]` for the digit at position i.
+    One input for a digit; for a number, each piece found that is a digit, with its label (the digits of
+    `number` in order), but not the pieces marked not a digit nor those an admin rejected.
     """
-    submission = correction.submission
     if correction.number is None:
-        return bytes_to_pixels(submission.pixels)[None], np.array([correction.label])
-    rows = sorted(submission.digit_rows, key=lambda row: row.position)
-    pixels = np.stack([bytes_to_pixels(row.pixels) for row in rows])
-    return pixels, np.array([label for _row, label in zip(rows, correction.digit_labels, strict=True)])
+        return bytes_to_pixels(correction.submission.pixels)[None], np.array([correction.label])
+    pieces = [(pixels, label) for pixels, label in _number_pieces(correction) if label is not None]
+    if not pieces:
+        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
+    return np.stack([pixels for pixels, _label in pieces]), np.array([label for _pixels, label in pieces])
+
+
+def correction_not_a_digit_samples(*, correction: Correction) -> np.ndarray:
+    """Return what one correction teaches the detector as not a digit: uint8 (N, 28, 28) inputs.
+
+    A digit's "not a digit" correction gives its input; a number gives the inputs of its pieces marked
+    not a digit, those an admin rejected left out.
+    """
+    if correction.number is None:
+        return bytes_to_pixels(correction.submission.pixels)[None]
+    pieces = [pixels for pixels, label in _number_pieces(correction) if label is None]
+    return np.stack(pieces) if pieces else np.zeros((0, 28, 28), np.uint8)
 
 
 def corrections_for_training(*, exclude_trained: bool = False) -> QuerySet[Correction]:
@@ -50,17 +78,17 @@ def corrections_for_training(*, exclude_trained: bool = False) -> QuerySet[Corre
 
 
 def corrections_not_a_digit(*, exclude_trained: bool = False) -> QuerySet[Correction]:
-    """Return accepted "not a digit" corrections with their submissions (and pixels), oldest first.
+    """Return accepted corrections that say "not a digit", with their submissions (pixels, digits), oldest first.
 
-    The detector's training data at the next retraining, as `corrections_for_training`
-    is the classifier's; `held_out` on each says which ones only judge.
+    A digit's "not a digit", or a number's with pieces marked not a digit: the detector's training data at
+    the next retraining, as `corrections_for_training` is the classifier's; `correction_not_a_digit_samples`
+    turns each into inputs, and `held_out` on each says which ones only judge.
     """
-    queryset = Correction.objects.filter(
-        review_state=Correction.Review.ACCEPTED, label__isnull=True, number__isnull=True
-    )
+    digits = Prefetch("submission__digits", queryset=SubmissionDigit.objects.only("submission", "position", "pixels"))
+    queryset = Correction.objects.filter(SAYS_NOT_A_DIGIT, review_state=Correction.Review.ACCEPTED)
     if exclude_trained:
         queryset = queryset.filter(trained_in__isnull=True)
-    return queryset.select_related("submission").order_by("id")
+    return queryset.select_related("submission").prefetch_related(digits).order_by("id")
 
 
 def corrections_waiting_count(*, with_not_a_digit: bool = False) -> int:

@@ -13,9 +13,12 @@ from recognizer.models import Correction, Submission
 _COUNTED_CORRECTION = Q(is_corrected=True) & ~Q(correction__review_state=Correction.Review.REJECTED)
 # The model's answer disagrees with the correction: a digit answer (checked or not) corrected to another
 # digit or to "not a digit" (a NULL label; the negation keeps NULLs), or a "not a digit" answer given a digit.
-_WRONG_ANSWER = (~Q(is_digit=False) & ~Q(correction__label=F("predicted_digit"))) | (
+_WRONG_DIGIT = (~Q(is_digit=False) & ~Q(correction__label=F("predicted_digit"))) | (
     Q(is_digit=False) & Q(correction__label__isnull=False)
 )
+# A number is wrong when its true number is not the one read, or some piece it read is not a digit at all.
+_WRONG_NUMBER = ~Q(correction__number=F("number")) | ~Q(correction__not_digits=[])
+_WRONG_ANSWER = (Q(kind=Submission.Kind.DIGIT) & _WRONG_DIGIT) | (Q(kind=Submission.Kind.NUMBER) & _WRONG_NUMBER)
 
 
 def submission_daily_counts(*, since: datetime) -> list[dict]:

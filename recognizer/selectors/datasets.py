@@ -6,14 +6,16 @@ import csv
 import io
 import tempfile
 import zipfile
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 from django.db.models import QuerySet
 
-from recognizer.models import Submission
+from recognizer.models import Correction, Submission, SubmissionDigit
 from training.data import write_idx
 from training.preprocessing import bytes_to_pixels
 
@@ -29,7 +31,10 @@ DATASET_CSV_COLUMNS = (
     "owner_id",
     "source",
     "created_at",
+    "position",
 )
+# How many submissions are read at a time; a number's pieces are read once per such chunk.
+CHUNK = 1000
 # What the summary counts besides the images written; "prediction" labels are the rest.
 SUMMARY_COUNTS = ("from_corrections", "skipped", "not_digits", "flagged")
 _FIELDS = (
@@ -41,6 +46,9 @@ _FIELDS = (
     "is_digit",
     "correction__pk",
     "correction__label",
+    "correction__number",
+    "correction__not_digits",
+    "correction__rejected_digits",
     "correction__review_state",
     "model_version__number",
     "owner_id",
@@ -57,19 +65,20 @@ def dataset_export(*, submissions: QuerySet[Submission], out: BinaryIO) -> dict:
     image in the same order. The label is the corrected one if there is a
     correction, otherwise the prediction. Left out, and counted: submissions
     with neither (pending, failed: `skipped`), those corrected to "not a
-    digit" (`not_digits`), uncorrected ones the model itself flagged as
-    not a digit (`flagged`: their closest digit is no label), and numbers
-    (`skipped` too: one picture of many digits). Returns
+    digit" (`not_digits`), and uncorrected ones the model itself flagged as
+    not a digit (`flagged`: their closest digit is no label). A number is
+    exported digit by digit, each piece found as one image (`position` in the
+    CSV, 0 the leftmost) under the same rules: its label from the corrected
+    number, else what was read; pieces marked not a digit, flagged or not yet
+    read are left out and counted one by one. Returns
     {"count", "from_corrections", "skipped", "not_digits", "flagged"}.
     """
-    rows = submissions.order_by("pk").values_list(*_FIELDS).iterator(chunk_size=2000)
     images, labels = [], []
     counts: Counter[str] = Counter()
     table = io.StringIO()
     writer = csv.writer(table)
     writer.writerow(DATASET_CSV_COLUMNS)
-    for row in rows:
-        record = dict(zip(_FIELDS, row, strict=True))
+    for record in _digit_records(submissions):
         label, outcome = _label_of(record)
         counts[outcome] += 1
         if label is None:
@@ -81,10 +90,58 @@ def dataset_export(*, submissions: QuerySet[Submission], out: BinaryIO) -> dict:
     return {"count": len(labels), **{key: counts[key] for key in SUMMARY_COUNTS}}
 
 
+def _digit_records(submissions: QuerySet[Submission]) -> Iterator[dict]:
+    """One record per image to export, in submission order: a digit's, or one for each piece of a number."""
+    rows = submissions.order_by("pk").values_list(*_FIELDS).iterator(chunk_size=CHUNK)
+    while chunk := [dict(zip(_FIELDS, row, strict=True)) for row in islice(rows, CHUNK)]:
+        pieces = _number_pieces([record["pk"] for record in chunk if record["kind"] == Submission.Kind.NUMBER])
+        for record in chunk:
+            if record["kind"] == Submission.Kind.NUMBER:
+                yield from _piece_records(record, pieces[record["pk"]])
+            else:
+                yield {**record, "position": None}
+
+
+def _number_pieces(submission_ids: list[int]) -> dict[int, list[dict]]:
+    """The pieces of these numbers, left to right, with their inputs and predictions: one query (none for none)."""
+    pieces: dict[int, list[dict]] = defaultdict(list)
+    if not submission_ids:
+        return pieces
+    fields = ("submission_id", "position", "pixels", "predicted_digit", "confidence", "is_digit")
+    for row in (
+        SubmissionDigit.objects.filter(submission_id__in=submission_ids)
+        .order_by("submission_id", "position")
+        .values(*fields)
+    ):
+        pieces[row["submission_id"]].append(row)
+    return pieces
+
+
+def _piece_records(record: dict, pieces: list[dict]) -> Iterator[dict]:
+    """A number's pieces as records of single digits: each its input, its prediction and its true label, if any."""
+    correction = None
+    if record["correction__pk"] is not None and record["correction__number"] is not None:
+        correction = Correction(
+            number=record["correction__number"],
+            not_digits=record["correction__not_digits"] or [],
+            rejected_digits=record["correction__rejected_digits"] or [],
+            review_state=record["correction__review_state"],
+        )
+        if correction.digit_count != len(pieces):  # not the pieces it labelled: read as uncorrected
+            correction = None
+    labels = correction.digit_labels if correction is not None else [None] * len(pieces)
+    for piece, label in zip(pieces, labels, strict=True):
+        yield {
+            **record,
+            **{key: piece[key] for key in ("position", "pixels", "predicted_digit", "confidence", "is_digit")},
+            "correction__pk": None if correction is None else record["correction__pk"],
+            "correction__label": label,
+            "correction__review_state": "" if correction is None else correction.digit_review_state(piece["position"]),
+        }
+
+
 def _label_of(record: dict) -> tuple[int | None, str]:
-    """Return a row's digit label (None: left out) and the summary count it adds to."""
-    if record["kind"] == Submission.Kind.NUMBER:  # one picture, many digits: not an MNIST-style image
-        return None, "skipped"
+    """Return a digit's (or a piece's) label (None: left out) and the summary count it adds to."""
     if record["correction__pk"] is not None:
         corrected = record["correction__label"]
         return corrected, "from_corrections" if corrected is not None else "not_digits"
@@ -112,6 +169,7 @@ def _csv_row(index: int, label: int, record: dict) -> list:
         record["owner_id"],
         record["source"],
         record["created_at"].isoformat(),
+        blank_if_none(record["position"]),
     ]
 
 

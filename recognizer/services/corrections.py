@@ -46,12 +46,25 @@ def _correction_new(*, submission_id: int, label: int | None, **fields) -> Corre
     return Correction(submission_id=submission_id, label=label, held_out=held_out, **fields)
 
 
-def _relabel(correction: Correction, label: int | None, *, now: datetime, number: str | None = None) -> None:
+def _relabel(
+    correction: Correction,
+    label: int | None,
+    *,
+    now: datetime,
+    number: str | None = None,
+    not_digits: list[int] | None = None,
+) -> None:
     """Give `correction` a new label (or number), keeping the old one in its history; it will be trained on again."""
-    old = {"number": correction.number} if correction.number is not None else {"label": correction.label}
+    if correction.number is not None:
+        old = {"number": correction.number, **({"not_digits": correction.not_digits} if correction.not_digits else {})}
+    else:
+        old = {"label": correction.label}
     correction.history = [*correction.history, {**old, "until": now.isoformat()}]
     correction.label = label
     correction.number = number
+    correction.not_digits = not_digits or []
+    # A new label is reviewed afresh, every digit of it.
+    correction.rejected_digits = []
     correction.trained_in = None
 
 
@@ -71,54 +84,99 @@ def correction_set(*, submission: Submission, label: int | None, user: AbstractB
     return _correction_write(submission=submission, label=label, number=None)
 
 
-def _number_check(*, submission: Submission, number: object) -> str:
-    """Return `number` if it can be the true number of `submission`: digits only, one per digit found."""
+def _positions_check(positions: object, *, found: int) -> list[int]:
+    """Return `positions` sorted if they are distinct places of a number of `found` pieces; refuse anything else."""
+    if not isinstance(positions, (list, tuple)) or not all(
+        isinstance(p, int) and not isinstance(p, bool) and 0 <= p < found for p in positions
+    ):
+        raise ValidationError(
+            f"Positions must be from 0 to {found - 1}: the number has {found} pieces.", code="invalid_position"
+        )
+    if len(set(positions)) != len(positions):
+        raise ValidationError("Each position may be given once.", code="invalid_position")
+    return sorted(positions)
+
+
+def _number_check(*, submission: Submission, number: object, not_digits: object) -> tuple[str, list[int]]:
+    """Return `number` and the positions marked not a digit, if they can be the truth of `submission`.
+
+    Digits only, one for each piece found that is not marked. `not_digits=None` keeps the marks of
+    the current correction when the number fits them, and drops them when it has a digit for every piece.
+    """
     if not submission.is_number:
         raise ValidationError("This submission is one digit: send its `label`.", code="not_a_number")
-    if not isinstance(number, str) or not number.isascii() or not number.isdigit():
-        raise ValidationError('The number must be digits 0-9 only, such as "0427".', code="invalid_number")
     found = submission.digits.count()
-    if len(number) != found:
+    if not_digits is None:
+        current = Correction.objects.filter(submission=submission).values_list("not_digits", flat=True).first()
+        kept = current or []
+        not_digits = kept if isinstance(number, str) and len(number) == found - len(kept) else []
+    marks = _positions_check(not_digits, found=found)
+    # An empty number says every piece is not a digit, and only that.
+    if not isinstance(number, str) or not number.isascii() or not (number.isdigit() or number == "" and marks):
+        raise ValidationError('The number must be digits 0-9 only, such as "0427".', code="invalid_number")
+    if len(number) != found - len(marks):
+        unmarked = f" ({found - len(marks)} with {len(marks)} marked not a digit)" if marks else ""
         raise ValidationError(
-            f"The number must have {found} digits, one for each digit found in the picture; it has {len(number)}.",
+            f"The number must have {found} digits{unmarked}, one for each digit found in the picture; "
+            f"it has {len(number)}.",
             code="number_length_mismatch",
         )
-    return number
+    return number, marks
 
 
-def correction_number_set(*, submission: Submission, number: str, user: AbstractBaseUser | None = None) -> Correction:
-    """Record the true number of a number submission: the digit at position i is `number[i]`.
+def correction_number_set(
+    *,
+    submission: Submission,
+    number: str,
+    not_digits: list[int] | None = None,
+    user: AbstractBaseUser | None = None,
+) -> Correction:
+    """Record the true number of a number submission: the digits of its pieces, left to right.
 
-    It must have as many digits as were found (`number_length_mismatch`
-    otherwise): each one labels the digit found at its place, and those
-    labels are training data like single digits' once accepted.
+    `not_digits` lists the positions of pieces that are not digits (a stray mark, half of a split digit);
+    `number` has one digit for each other piece (`number_length_mismatch` otherwise), in order, and those
+    labels are training data like single digits' once accepted; the marked pieces teach the detector.
+    Without `not_digits`, the current marks stay if `number` fits them (see `_number_check`).
     """
-    _number_check(submission=submission, number=number)
-    return _correction_write(submission=submission, label=None, number=number)
+    number, marks = _number_check(submission=submission, number=number, not_digits=not_digits)
+    return _correction_write(submission=submission, label=None, number=number, not_digits=marks)
+
+
+def _current_digit_labels(submission: Submission) -> list[int | None]:
+    """A number's labels as they stand: an earlier correction's, else what was read (None: not a digit)."""
+    correction = Correction.objects.filter(submission=submission).first()
+    if correction is not None and correction.number is not None:
+        return correction.digit_labels
+    return [int(char) for char in submission.number or ""]
 
 
 def correction_digit_set(
-    *, submission: Submission, position: int, label: int, user: AbstractBaseUser | None = None
+    *, submission: Submission, position: int, label: int | None, user: AbstractBaseUser | None = None
 ) -> Correction:
-    """Correct one digit of a number submission; the other digits keep their current label.
+    """Correct one piece of a number submission: a digit, or None for "not a digit"; the others keep theirs.
 
     Their current label is the one an earlier correction gave them, else the
-    prediction: correcting one digit says the others were read right.
+    prediction: correcting one digit says the others were read right. A
+    piece marked not a digit is a digit again once given one.
     """
-    if label is None or _label_check(label) is None:
-        raise ValidationError("A digit of a number is corrected with a digit from 0 to 9.", code="invalid_label")
-    correction = Correction.objects.filter(submission=submission).first()
-    current = list((correction and correction.number) or submission.number or "")
-    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < len(current):
+    _label_check(label)
+    if not submission.is_number:
+        raise ValidationError("This submission is one digit: send its `label` alone.", code="not_a_number")
+    labels = _current_digit_labels(submission)
+    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < len(labels):
         raise ValidationError(
-            f"The position must be from 0 to {len(current) - 1}: the number has {len(current)} digits.",
+            f"The position must be from 0 to {len(labels) - 1}: the number has {len(labels)} digits.",
             code="invalid_position",
         )
-    current[position] = str(label)
-    return correction_number_set(submission=submission, number="".join(current), user=user)
+    labels[position] = label
+    number = "".join(str(digit) for digit in labels if digit is not None)
+    not_digits = [place for place, digit in enumerate(labels) if digit is None]
+    return correction_number_set(submission=submission, number=number, not_digits=not_digits, user=user)
 
 
-def _correction_write(*, submission: Submission, label: int | None, number: str | None) -> Correction:
+def _correction_write(
+    *, submission: Submission, label: int | None, number: str | None, not_digits: list[int] | None = None
+) -> Correction:
     """Create or change the one correction of `submission`, under its row lock, and mirror it on the row."""
     auto_accept = conf.auto_accept_corrections()
     review = Correction.Review.ACCEPTED if auto_accept else Correction.Review.PENDING
@@ -131,13 +189,14 @@ def _correction_write(*, submission: Submission, label: int | None, number: str 
                 submission_id=locked.pk,
                 label=label,
                 number=number,
+                not_digits=not_digits or [],
                 review_state=review,
                 reviewed_at=now if auto_accept else None,
             )
             correction.save()
             transaction.on_commit(lambda: metrics.correction_record(submission=submission))
-        elif correction.label != label or correction.number != number:
-            _relabel(correction, label, now=now, number=number)
+        elif correction.label != label or correction.number != number or correction.not_digits != (not_digits or []):
+            _relabel(correction, label, now=now, number=number, not_digits=not_digits)
             correction.review_state = review
             correction.reviewed_by = None
             correction.reviewed_at = now if auto_accept else None
@@ -183,7 +242,11 @@ def corrections_withdraw(*, submission_ids: list[int], by: AbstractBaseUser | No
 
 
 def corrections_review(*, correction_ids: list[int], state: str, reviewer: AbstractBaseUser) -> int:
-    """Accept or reject corrections for training, or send them back to review; return how many changed."""
+    """Accept or reject corrections for training, or send them back to review; return how many changed.
+
+    A decision on a whole correction is one on every digit of a number: any digits rejected one by one
+    (`correction_digits_review`) are decided again with the rest.
+    """
     if state not in REVIEW_STATES:
         raise ValidationError(f"Unknown review state {state!r}.", code="invalid_review_state")
     now = timezone.now()
@@ -195,6 +258,7 @@ def corrections_review(*, correction_ids: list[int], state: str, reviewer: Abstr
         submission_ids = list(changed.values_list("submission_id", flat=True))
         count = changed.update(
             review_state=state,
+            rejected_digits=[],
             reviewed_by=reviewer if decided else None,
             reviewed_at=now if decided else None,
             updated_at=now,
@@ -204,6 +268,37 @@ def corrections_review(*, correction_ids: list[int], state: str, reviewer: Abstr
         if state == Correction.Review.ACCEPTED and count:
             transaction.on_commit(retrain_start_if_due)
     return count
+
+
+def correction_digits_review(
+    *, correction_id: int, rejected_digits: list[int], reviewer: AbstractBaseUser
+) -> Correction:
+    """Review a number's correction digit by digit: accept it, all but the pieces at `rejected_digits`.
+
+    The rejected pieces teach nothing (neither their digit nor their "not a digit"); the rest are training
+    data as in any accepted correction. Rejecting every piece rejects the correction. A digit accepted
+    again after a retraining learned the correction is learned at the next one.
+    """
+    with transaction.atomic():
+        owner = Correction.objects.filter(pk=correction_id).values_list("submission_id", flat=True).get()
+        submissions_lock(submission_ids=[owner])
+        correction = Correction.objects.get(pk=correction_id)
+        if correction.number is None:
+            raise ValidationError("Only a number's correction is reviewed digit by digit.", code="not_a_number")
+        rejected = _positions_check(rejected_digits, found=correction.digit_count)
+        everything = len(rejected) == correction.digit_count
+        was_accepted = correction.review_state == Correction.Review.ACCEPTED
+        if was_accepted and set(correction.rejected_digits) - set(rejected):
+            correction.trained_in = None  # a digit it did not learn is accepted now
+        correction.review_state = Correction.Review.REJECTED if everything else Correction.Review.ACCEPTED
+        correction.rejected_digits = [] if everything else rejected
+        correction.reviewed_by = reviewer
+        correction.reviewed_at = timezone.now()
+        correction.save()
+        Submission.objects.filter(pk=owner, needs_review=True).update(needs_review=False)
+        if not everything:
+            transaction.on_commit(retrain_start_if_due)
+    return correction
 
 
 def corrections_relabel(*, submission_ids: list[int], label: int | None, reviewer: AbstractBaseUser) -> int:

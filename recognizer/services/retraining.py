@@ -36,6 +36,7 @@ from recognizer.retraining.pipeline import (
     retrain_model,
 )
 from recognizer.selectors.corrections import (
+    correction_not_a_digit_samples,
     correction_samples,
     corrections_for_training,
     corrections_not_a_digit,
@@ -46,7 +47,6 @@ from recognizer.services.model_versions import (
     model_version_ensure_active,
     model_version_register,
 )
-from training.preprocessing import bytes_to_pixels
 
 logger = logging.getLogger(__name__)
 
@@ -220,18 +220,19 @@ def _training_data() -> tuple[TrainingData, list[int]]:
     """Return the accepted corrections as model inputs, and the ids of those trained on."""
     train, holdout = [], []
     for correction in corrections_for_training():
-        (holdout if correction.held_out else train).append(correction)
-    if not train or not holdout:
-        raise ValueError(f"{len(train)} corrections to train on and {len(holdout)} held out; both must be at least 1.")
+        # A number's correction gives one sample per digit, each with its own label (none if no piece is a digit).
+        (holdout if correction.held_out else train).append((correction, correction_samples(correction=correction)))
 
-    def inputs(corrections: list[Correction]) -> tuple[np.ndarray, np.ndarray]:
-        # A number's correction gives one sample per digit found, each with its own label.
-        samples = [correction_samples(correction=c) for c in corrections]
-        return np.concatenate([x for x, _y in samples]), np.concatenate([y for _x, y in samples])
+    def inputs(samples: list[tuple[Correction, tuple[np.ndarray, np.ndarray]]]) -> tuple[np.ndarray, np.ndarray]:
+        if not samples:
+            return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
+        return np.concatenate([x for _c, (x, _y) in samples]), np.concatenate([y for _c, (_x, y) in samples])
 
     (train_x, train_y), (holdout_x, holdout_y) = inputs(train), inputs(holdout)
+    if not len(train_y) or not len(holdout_y):
+        raise ValueError(f"{len(train_y)} digits to train on and {len(holdout_y)} held out; both must be at least 1.")
     data = TrainingData(train_x=train_x, train_y=train_y, holdout_x=holdout_x, holdout_y=holdout_y)
-    return data, [c.pk for c in train]
+    return data, [c.pk for c, _samples in train]
 
 
 @dataclass(frozen=True)
@@ -318,15 +319,17 @@ def _detector(
 
     base = local_detector_path(parent) if parent.detector else None
     corrections = [c for c in corrections_not_a_digit() if not c.held_out]
-    if base is None or not corrections:
+    pictures = [correction_not_a_digit_samples(correction=c) for c in corrections]
+    if base is None or not sum(map(len, pictures)):
         return _Detector(path=base, threshold=parent.detector_threshold)
     if seconds_left < DETECTOR_REFINE_SECONDS:
-        log(f"{seconds_left:.0f} s left: the {len(corrections)} not-a-digit pictures wait for the next retraining.")
+        log(f"{seconds_left:.0f} s left: the {len(corrections)} not-a-digit corrections wait for the next retraining.")
         return _Detector(path=base, threshold=parent.detector_threshold)
-    log(f"Teaching the detector {len(corrections)} pictures people said are not digits.")
+    not_digits = np.concatenate(pictures)
+    log(f"Teaching the detector {len(not_digits)} pictures people said are not digits.")
     model, threshold, report = detector_refine(
         detector_path=base,
-        not_digits=np.stack([bytes_to_pixels(c.submission.pixels) for c in corrections]),
+        not_digits=not_digits,
         digits=data.train_x,
         mnist_dir=conf.mnist_dir(),
         max_flagged=DETECTOR_MAX_FLAGGED,

@@ -46,8 +46,13 @@ function wireNumberCorrection(form, base, say) {
     const input = form.querySelector("input");
     const number = input.value.trim();
     input.disabled = true;
-    api.correctNumber(base, id, { number }).then(() => {
-      showCorrection(form.closest(".submission").querySelector(".correction-text"), number);
+    api.correctNumber(base, id, { number }).then((answer) => {
+      // The answer says what was saved: pieces marked not a digit on the draw page stay so while the number fits.
+      const correction = (answer.data && answer.data.correction) || { number, not_digits: [] };
+      const text = form.closest(".submission").querySelector(".correction-text");
+      showCorrection(text, correction.number || "no digits");
+      const marked = (correction.not_digits || []).length;
+      if (marked) text.append(` (${marked} piece${marked === 1 ? "" : "s"} not a digit)`);
       say(`Submission ${id} corrected to ${number}.`);
     }, (error) => say(`Not saved: ${error.detail}`)).then(() => { input.disabled = false; });
   });

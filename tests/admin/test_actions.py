@@ -162,6 +162,19 @@ def test_export_is_valid_idx_with_corrected_labels_else_predicted(staff_client, 
         assert rows[index]["label_source"] == ("correction" if submission.is_corrected else "prediction")
 
 
+def test_export_takes_a_numbers_digits_one_image_each(staff_client, tmp_path):
+    from recognizer.services.corrections import correction_digit_set
+    from tests.factories import NumberSubmissionFactory
+
+    number = NumberSubmissionFactory(number="20126")
+    correction_digit_set(submission=number, position=2, label=None)
+    response = run(staff_client, "export_dataset", [number])
+    assert (response["X-Dataset-Count"], response["X-Dataset-Not-Digits"]) == ("4", "1")
+    images, labels, rows = read_export(response, tmp_path)
+    assert labels.tolist() == [2, 0, 2, 6] and images.shape == (4, 28, 28)
+    assert [row["position"] for row in rows] == ["0", "1", "3", "4"]
+
+
 def test_start_retraining_queues_a_job_for_the_admin(staff_client, staff_user, queue):
     CorrectionFactory.create_batch(30, review_state=Correction.Review.ACCEPTED)
     response = run(staff_client, "start_retraining", [queue["unsure"]])

@@ -267,3 +267,105 @@ def test_change_page_of_a_number_draws_its_boxes_and_marks_the_changed_digit(sta
     # The strip of the digits' inputs is served too.
     strip = staff_client.get(reverse("recognizer:submission_input", args=[corrected_number.pk]) + "?scale=2")
     assert strip.status_code == 200 and strip["Content-Type"] == "image/png"
+
+
+# A number's pieces marked not a digit, and its correction reviewed digit by digit.
+
+
+@pytest.fixture
+def marked_number(user):
+    from django.core.files.base import ContentFile
+
+    from recognizer.services.corrections import correction_digit_set
+    from tests.factories import NumberSubmissionFactory
+    from tests.images import number_png
+
+    submission = NumberSubmissionFactory(
+        owner=user, number="20126", image=ContentFile(number_png("2026"), name="number.png")
+    )
+    correction_digit_set(submission=submission, position=2, label=None)
+    return submission
+
+
+def test_the_queue_and_the_page_show_a_piece_marked_not_a_digit(staff_client, marked_number):
+    html = staff_client.get(CHANGELIST + "?kind=number").content.decode()
+    assert "<b>2026 (not a digit at 2)</b>" in html
+    assert html.count("number-thumb changed not-digit") == 1 and html.count("number-thumb") == 5
+    assert reverse("admin:recognizer_submission_review_digits", args=[marked_number.pk]) in html
+
+    html = staff_client.get(reverse("admin:recognizer_submission_change", args=[marked_number.pk])).content.decode()
+    assert html.count('<rect class="digit-box changed not-digit"') == 1
+    assert '<text class="digit-box-label" x="130" y="12">×</text>' in html
+    assert '<tr class="changed not-digit"><td>2</td>' in html and "<td>not a digit</td>" in html
+    assert html.count("(confirms)") == 4 and "Review digit by digit" in html
+
+
+def _review_url(submission) -> str:
+    return reverse("admin:recognizer_submission_review_digits", args=[submission.pk])
+
+
+def test_an_admin_rejects_one_digit_and_accepts_the_rest_from_the_page(staff_client, staff_user, corrected_number):
+    from django.contrib.admin.models import LogEntry
+
+    page = staff_client.get(_review_url(corrected_number))
+    html = page.content.decode()
+    assert page.status_code == 200 and html.count('name="reject"') == 4 and " checked" not in html
+
+    response = staff_client.post(_review_url(corrected_number), {"reject": ["3"]}, follow=True)
+
+    correction = Correction.objects.get(submission=corrected_number)
+    assert correction.review_state == Correction.Review.ACCEPTED and correction.rejected_digits == [3]
+    assert correction.reviewed_by == staff_user
+    assert response.redirect_chain[-1][0] == reverse("admin:recognizer_submission_change", args=[corrected_number.pk])
+    html = response.content.decode()
+    assert "accepted for training, rejected digits: 3" in html
+    assert '<tr class="changed rejected"><td>3</td>' in html and html.count("<td>Accepted for training</td>") == 3
+    assert LogEntry.objects.get(object_id=str(corrected_number.pk)).change_message.startswith("Reviewed digit by digit")
+    # The form shows what is decided, and the queue says which digit was rejected.
+    assert staff_client.get(_review_url(corrected_number)).content.decode().count(" checked") == 1
+    assert "rejected at 3" in staff_client.get(CHANGELIST + "?kind=number").content.decode()
+
+
+def test_rejecting_every_digit_from_the_page_rejects_the_correction(staff_client, corrected_number):
+    staff_client.post(_review_url(corrected_number), {"reject": ["0", "1", "2", "3"]})
+    correction = Correction.objects.get(submission=corrected_number)
+    assert correction.review_state == Correction.Review.REJECTED and correction.rejected_digits == []
+
+
+@pytest.mark.parametrize("reject", [["x"], ["4"], ["1", "1"]])
+def test_a_bad_digit_review_changes_nothing_and_says_why(staff_client, corrected_number, reject):
+    response = staff_client.post(_review_url(corrected_number), {"reject": reject}, follow=True)
+    assert response.redirect_chain[-1][0] == _review_url(corrected_number)
+    assert "Not reviewed" in response.content.decode()
+    assert Correction.objects.get(submission=corrected_number).review_state == Correction.Review.PENDING
+
+
+def test_only_a_corrected_number_is_reviewed_digit_by_digit(staff_client, user):
+    from tests.factories import NumberSubmissionFactory
+
+    digit = CorrectionFactory(submission__owner=user, label=3).submission
+    uncorrected = NumberSubmissionFactory(owner=user)
+    for submission in (digit, uncorrected):
+        assert staff_client.get(_review_url(submission)).status_code == 404
+        assert staff_client.post(_review_url(submission), {"reject": ["0"]}).status_code == 404
+
+
+def test_the_digit_review_needs_the_change_permission(client, user, corrected_number):
+    from django.contrib.auth.models import Permission
+
+    assert client.get(_review_url(corrected_number)).status_code == 302  # anyone else: the admin login
+    viewer = UserFactory(username="viewer", is_staff=True)
+    viewer.user_permissions.add(
+        *Permission.objects.filter(codename__startswith="view_", content_type__app_label="recognizer")
+    )
+    client.force_login(viewer)
+    assert client.post(_review_url(corrected_number), {"reject": ["3"]}).status_code == 403
+    assert Correction.objects.get(submission=corrected_number).review_state == Correction.Review.PENDING
+
+
+def test_the_not_a_digit_filters_leave_corrected_numbers_out(staff_client, marked_number):
+    said = CorrectionFactory(label=None)
+    queue = staff_client.get(CHANGELIST + "?corrected_to=none").context["cl"].result_list
+    assert [s.pk for s in queue] == [said.submission_id]
+    corrections = reverse("admin:recognizer_correction_changelist") + "?label=none"
+    assert [c.pk for c in staff_client.get(corrections).context["cl"].result_list] == [said.pk]

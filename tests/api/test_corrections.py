@@ -138,7 +138,8 @@ def test_put_one_digit_of_a_number(api, user):
         ({"number": 2026}, "invalid"),
         ({"position": 4, "label": 1}, "invalid_position"),
         ({"position": 0}, "required"),
-        ({"position": 0, "label": None}, "invalid_label"),
+        ({"position": 0, "label": 10}, "max_value"),
+        ({"position": 0, "label": True}, "invalid"),
         ({"position": "first", "label": 1}, "invalid"),
         ({"number": "2026", "label": 1}, "invalid"),
         ({"label": 3}, "number_needs_number"),
@@ -155,3 +156,87 @@ def test_a_digit_is_not_corrected_with_a_number(api, user):
     submission = SubmissionFactory(owner=user)
     response = api.put(f"{SUBMISSIONS}{submission.pk}/correction/", {"number": "7"}, format="json")
     assert_error(response, 400, "not_a_number")
+
+
+# A number's pieces that are not digits.
+
+
+def _put(api, submission, body):
+    return api.put(f"{SUBMISSIONS}{submission.pk}/correction/", body, format="json")
+
+
+def test_put_one_piece_of_a_number_as_not_a_digit(api, user):
+    submission = NumberSubmissionFactory(owner=user, number="20126")
+    response = _put(api, submission, {"position": 2, "label": None})
+    assert response.status_code == 200, response.content
+    correction = response.json()["correction"]
+    assert correction["number"] == "2026" and correction["not_digits"] == [2] and correction["label"] is None
+    assert correction["rejected_digits"] == [] and correction["review_state"] == "pending"
+    assert Correction.objects.get(submission=submission).digit_labels == [2, 0, None, 2, 6]
+    # Typing the number afterwards keeps the mark while it fits.
+    correction = _put(api, submission, {"number": "2027"}).json()["correction"]
+    assert (correction["number"], correction["not_digits"]) == ("2027", [2])
+
+
+def test_put_the_number_with_its_marks_and_read_back_what_was_sent(api, user):
+    submission = NumberSubmissionFactory(owner=user, number="20126")
+    body = {"number": "206", "not_digits": [1, 3]}
+    correction = _put(api, submission, body).json()["correction"]
+    assert {key: correction[key] for key in body} == body
+    # The same body again changes nothing; an empty list drops the marks.
+    assert _put(api, submission, body).json()["correction"]["updated_at"] == correction["updated_at"]
+    correction = _put(api, submission, {"number": "20126", "not_digits": []}).json()["correction"]
+    assert correction["not_digits"] == [] and correction["number"] == "20126"
+
+
+def test_a_number_of_no_digits_is_an_empty_number_with_every_piece_marked(api, user):
+    submission = NumberSubmissionFactory(owner=user, number="71")
+    response = _put(api, submission, {"number": "", "not_digits": [0, 1]})
+    assert response.status_code == 200, response.content
+    assert response.json()["correction"]["number"] == ""
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"not_digits": [2]}, "required"),
+        ({"position": 2, "label": None, "not_digits": [2]}, "required"),
+        ({"number": "2026", "not_digits": [5]}, "invalid_position"),
+        ({"number": "202", "not_digits": [1, 1]}, "invalid_position"),
+        ({"number": "2026", "not_digits": [16]}, "max_value"),
+        ({"number": "2026", "not_digits": 2}, "not_a_list"),
+        ({"number": "2026", "not_digits": ["x"]}, "invalid"),
+        ({"number": "202", "not_digits": [2]}, "number_length_mismatch"),
+        ({"number": "", "not_digits": [2]}, "number_length_mismatch"),
+        ({"position": 5, "label": None}, "invalid_position"),
+    ],
+)
+def test_a_bad_not_a_digit_piece_is_400(api, user, body, code):
+    submission = NumberSubmissionFactory(owner=user, number="20126")
+    assert_error(_put(api, submission, body), 400, code)
+    assert not Correction.objects.exists()
+
+
+def test_a_digit_has_no_pieces_to_mark_and_its_correction_none_to_show(api, user):
+    submission = SubmissionFactory(owner=user)
+    assert_error(_put(api, submission, {"position": 0, "label": None}), 400, "not_a_number")
+    assert_error(_put(api, submission, {"number": "7", "not_digits": []}), 400, "not_a_number")
+    correction = _put(api, submission, {"label": None}).json()["correction"]
+    assert correction["not_digits"] is None and correction["rejected_digits"] is None and correction["number"] is None
+
+
+def test_someone_elses_number_is_404_for_a_piece_too(api, user, other_user):
+    submission = NumberSubmissionFactory(owner=other_user, number="20126")
+    assert_error(_put(api, submission, {"position": 2, "label": None}), 404, "not_found")
+    assert_error(_put(api, submission, {"number": "2026", "not_digits": [2]}), 404, "not_found")
+    assert not Correction.objects.exists()
+
+
+def test_the_owner_reads_which_digits_an_admin_rejected(api, user, staff_user):
+    from recognizer.services.corrections import correction_digits_review
+
+    submission = NumberSubmissionFactory(owner=user, number="2028")
+    assert _put(api, submission, {"number": "2026"}).status_code == 200
+    correction_digits_review(correction_id=Correction.objects.get().pk, rejected_digits=[3], reviewer=staff_user)
+    correction = api.get(f"{SUBMISSIONS}{submission.pk}/").json()["correction"]
+    assert correction["review_state"] == "accepted" and correction["rejected_digits"] == [3]

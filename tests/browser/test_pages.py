@@ -552,3 +552,50 @@ def test_writing_a_number_with_the_mouse_reads_it_and_corrects_one_digit(drawing
     expect(row).to_contain_text("Corrected to 2027")
     page.goto("/history/?kind=digit")
     expect(page.locator(f"#submission-{submission.pk}")).to_have_count(0)
+
+
+def test_a_piece_of_a_number_is_picked_and_marked_not_a_digit(drawing_page, user):
+    page = drawing_page
+    page.get_by_role("button", name="Number").click()
+    draw(page, number_strokes("2026"))
+    assert stored_prediction(page) == "2026"
+    not_a_digit = page.get_by_role("button", name="It was not a digit")
+    # Offered for a picked piece only: the number as a whole is typed.
+    expect(not_a_digit).to_be_hidden()
+    page.locator(".number-box").nth(2).click()
+    expect(not_a_digit).to_be_visible()
+
+    expect(not_a_digit).to_have_attribute("aria-pressed", "false")
+    not_a_digit.click()
+    expect(page.locator("#correct-status")).to_contain_text("Saved: it was 206 (1 piece not a digit)")
+    expect(not_a_digit).to_have_attribute("aria-pressed", "true")  # what is saved for the picked piece
+    marked = page.locator(".number-box").nth(2)
+    expect(marked).to_have_class(re.compile(r"\bnot-digit\b"))
+    expect(marked.locator(".box-label")).to_contain_text("→ ✕")
+    expect(marked).to_have_attribute("aria-label", re.compile(r"corrected to not a digit$"))
+    submission = Submission.objects.get(owner=user)
+    assert wait_until(lambda: Submission.objects.get(pk=submission.pk).correction.not_digits == [2])
+    assert Submission.objects.get(pk=submission.pk).correction.number == "206"
+    expect(page.locator("#number-input")).to_have_value("206")
+
+    # Typing the number afterwards keeps the mark: three digits for the three other pieces.
+    marked.click()  # unpick
+    expect(not_a_digit).to_be_hidden()
+    page.keyboard.type("207")
+    page.keyboard.press("Enter")
+    expect(page.locator("#correct-status")).to_contain_text("Saved: it was 207 (1 piece not a digit)")
+    assert wait_until(lambda: Submission.objects.get(pk=submission.pk).correction.number == "207")
+    assert Submission.objects.get(pk=submission.pk).correction.not_digits == [2]
+
+    # The piece is a digit again once given one, with the keyboard this time.
+    page.locator(".number-box").nth(2).click()
+    page.keyboard.press("2")
+    expect(page.locator("#correct-status")).to_contain_text("Saved: it was 2027.")
+    expect(page.get_by_role("button", name="It was 2", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(not_a_digit).to_have_attribute("aria-pressed", "false")
+    expect(page.locator(".number-box.not-digit")).to_have_count(0)
+    assert wait_until(lambda: Submission.objects.get(pk=submission.pk).correction.not_digits == [])
+    assert_everything_named(page)
+
+    page.goto("/history/?kind=number")
+    expect(page.locator(f"#submission-{submission.pk}")).to_contain_text("Corrected to 2027")

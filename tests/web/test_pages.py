@@ -250,6 +250,21 @@ def test_history_shows_a_not_a_digit_correction_and_offers_it(user_client, user)
     assert '<option value="none">Not a digit</option>' in _row(html, plain)
 
 
+def test_history_shows_a_number_with_pieces_marked_not_a_digit(user_client, user):
+    from recognizer.services.corrections import correction_number_set
+    from tests.factories import NumberSubmissionFactory
+
+    marked = NumberSubmissionFactory(owner=user, number="20126")
+    correction_number_set(submission=marked, number="2026", not_digits=[2])
+    nothing = NumberSubmissionFactory(owner=user, number="71")
+    correction_number_set(submission=nothing, number="", not_digits=[0, 1])
+    html = user_client.get(HISTORY).content.decode()
+
+    assert "Corrected to <strong>2026</strong> (1 piece not a digit)" in _row(html, marked)
+    assert 'value="2026"' in _row(html, marked)  # typing over it keeps the mark while it fits
+    assert "Corrected to <strong>no digits</strong> (2 pieces not a digit)" in _row(html, nothing)
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

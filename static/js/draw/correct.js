@@ -1,6 +1,7 @@
 // Corrections: save, replace or withdraw the label of the prediction on show, through the API.
 // A label is a digit 0-9, or null for "not a digit" (sent as {"label": null}). A number is corrected whole
-// ({"number": "2026"}) or one digit at a time ({"position": 3, "label": 6}).
+// ({"number": "2026"}) or one piece at a time ({"position": 3, "label": 6}); a piece that is no digit at all
+// (a stray mark, half of a digit split in two) is {"position": 2, "label": null}.
 // A drawing only previewed so far is stored first: correcting it is one of the ways a drawing ends.
 import * as api from "../api.js";
 
@@ -23,12 +24,17 @@ export function createCorrector({ apiBase, pad, panel, predictor }) {
     return Boolean(meta && meta.submission && meta.submission.kind === "number");
   };
 
-  // A digit key or button: the label of a digit, of the number's picked digit, or typed into the number.
+  // A digit key or button: the label of a digit, of the number's picked piece, or typed into the number.
+  // "Not a digit" is for one piece of a number: it needs a piece picked first.
   function correct(label) {
     if (!onNumber()) { whenStored((meta) => save(meta, label)); return; }
     const position = panel.picked();
-    if (position === null) { if (label !== null) panel.typeDigit(label); return; }
-    if (label !== null) whenStored((meta) => saveNumber(meta, { position, label }));
+    if (position === null) {
+      if (label !== null) panel.typeDigit(label);
+      else panel.say("Pick the piece that is not a digit first, then \u201cNot a digit\u201d.");
+      return;
+    }
+    whenStored((meta) => saveNumber(meta, { position, label }));
   }
 
   // Tapping the saved label again takes the correction back.

@@ -35,6 +35,25 @@ function statusLine(prediction) {
     (prediction.inference_ms != null ? " · " + prediction.inference_ms.toFixed(1) + " ms" : "");
 }
 
+// What a number's saved correction says: "Saved: it was 2026 (1 piece not a digit).", "" when there is none.
+function numberSaved(correction) {
+  if (!correction || correction.number == null) return "";
+  const marked = (correction.not_digits || []).length;
+  const pieces = marked === 1 ? " (1 piece not a digit)" : marked ? " (" + marked + " pieces not digits)" : "";
+  return correction.number ? "Saved: it was " + correction.number + pieces + "." : "Saved: no digits in it.";
+}
+
+// A number's label for each piece found, left to right: its corrected digit (null: not a digit), else what was read.
+function pieceLabels(submission) {
+  const digits = submission.prediction.digits;
+  const correction = submission.correction;
+  if (!correction || correction.number == null) return digits.map((digit) => digit.digit);
+  const marked = new Set(correction.not_digits || []);
+  const typed = correction.number.split("").map(Number);
+  if (typed.length + marked.size !== digits.length) return digits.map((digit) => digit.digit);
+  return digits.map((_digit, index) => (marked.has(index) ? null : typed.shift()));
+}
+
 // inputUrl(id): the address of the 28x28 image the model saw for submission `id`.
 export function createPanel(doc, inputUrl) {
   const $ = (id) => doc.getElementById(id);
@@ -129,10 +148,9 @@ export function createPanel(doc, inputUrl) {
   // message: undefined to say what is saved, or a status of its own ("" says nothing).
   function showCorrection(submission, message) {
     if (submission && submission.kind === "number") {
-      numbers.showCorrection(submission);
       digitButtons.forEach((button) => { button.setAttribute("aria-pressed", "false"); button.classList.remove("predicted"); });
-      const correction = submission.correction;
-      const saved = correction && correction.number ? "Saved: it was " + correction.number + "." : "";
+      numbers.showCorrection(submission);
+      const saved = numberSaved(submission.correction);
       correctStatus.textContent = message !== undefined ? message : saved && saved + " Thank you, this teaches the model.";
       return;
     }
@@ -151,7 +169,14 @@ export function createPanel(doc, inputUrl) {
       saved && saved + " Thank you, this teaches the model.";
   }
 
-  const numbers = createNumberView(doc, { $, correctLabel, showHeadlineStatus: (p) => { $("result-status").textContent = statusLine(p); } });
+  // The saved label of a number's picked piece shows pressed, as a single digit's saved label does.
+  function pressLabel(label) {
+    digitButtons.forEach((button) => button.setAttribute("aria-pressed", String(label !== undefined && labelOf(button) === label)));
+  }
+
+  const numbers = createNumberView(doc, {
+    $, correctLabel, pressLabel, showHeadlineStatus: (p) => { $("result-status").textContent = statusLine(p); },
+  });
 
   return {
     showHint,
@@ -180,15 +205,16 @@ export function createPanel(doc, inputUrl) {
 
 // A number's answer: the number large, each digit's box over the picture with its confidence (a button that picks
 // it for correcting), and a field to type the whole number.
-function createNumberView(doc, { $, correctLabel, showHeadlineStatus }) {
+function createNumberView(doc, { $, correctLabel, pressLabel, showHeadlineStatus }) {
   const details = $("number-details"), boxes = $("number-boxes"), image = $("number-image");
   const form = $("number-form"), input = $("number-input");
   let submission = null, picked = null, onPick = () => {}, onNumber = () => {};
 
+  // The number as it stands: the saved correction's, else what was read.
   function labels() {
-    const prediction = submission.prediction;
     const correction = submission.correction;
-    return (correction && correction.number) || prediction.number || "";
+    if (correction && correction.number != null) return correction.number;
+    return submission.prediction.number || "";
   }
 
   function place() {
@@ -203,8 +229,12 @@ function createNumberView(doc, { $, correctLabel, showHeadlineStatus }) {
     });
   }
 
+  // "Not a digit" is offered for a picked piece only: a number as a whole is corrected by typing it.
   function pick(position) {
     picked = position;
+    $("result").dataset.picked = String(position !== null);
+    const saved = submission && submission.correction && submission.correction.number != null;
+    pressLabel(position !== null && saved ? pieceLabels(submission)[position] : undefined);
     Array.from(boxes.children).forEach((button, index) => button.setAttribute("aria-pressed", String(index === position)));
     const digits = submission ? submission.prediction.digits : [];
     correctLabel.textContent = position === null ? "Pick a digit above to correct it, or type the number." :
@@ -213,19 +243,22 @@ function createNumberView(doc, { $, correctLabel, showHeadlineStatus }) {
 
   function drawBoxes() {
     boxes.textContent = "";
-    const text = labels();
+    const truth = pieceLabels(submission);
     submission.prediction.digits.forEach((digit, index) => {
       const button = doc.createElement("button");
       button.type = "button";
-      const corrected = text[index] !== String(digit.digit);
-      button.className = "number-box" + (corrected ? " corrected" : "");
+      const notDigit = truth[index] === null;
+      const corrected = truth[index] !== digit.digit;
+      const said = notDigit ? "not a digit" : String(truth[index]);
+      button.className = "number-box" + (corrected ? " corrected" : "") + (notDigit ? " not-digit" : "");
       button.dataset.position = String(index);
+      button.dataset.label = notDigit ? "none" : String(truth[index]);
       button.setAttribute("aria-pressed", "false");
       button.setAttribute("aria-label", "Digit " + (index + 1) + ": read as " + digit.digit + ", " +
-        percent(digit.confidence) + " sure" + (corrected ? ", corrected to " + text[index] : ""));
+        percent(digit.confidence) + " sure" + (corrected ? ", corrected to " + said : ""));
       const label = doc.createElement("span");
       label.className = "box-label";
-      label.textContent = digit.digit + " · " + percent(digit.confidence) + (corrected ? " → " + text[index] : "");
+      label.textContent = digit.digit + " · " + percent(digit.confidence) + (corrected ? " → " + (notDigit ? "✕" : said) : "");
       button.appendChild(label);
       button.addEventListener("click", () => { pick(picked === index ? null : index); onPick(picked); });
       boxes.appendChild(button);
@@ -261,6 +294,7 @@ function createNumberView(doc, { $, correctLabel, showHeadlineStatus }) {
     hide() {
       submission = null;
       picked = null;
+      $("result").dataset.picked = "false";
       details.hidden = true;
     },
     showCorrection(shown) {

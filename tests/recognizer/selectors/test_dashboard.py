@@ -38,3 +38,22 @@ def test_confused_pairs_leave_not_a_digit_out():
     CorrectionFactory(label=None, submission__predicted_digit=4)
     CorrectionFactory(label=7, submission__predicted_digit=1)
     assert correction_confused_pairs() == [{"true": 7, "predicted": 1, "count": 1}]
+
+
+def test_live_accuracy_counts_a_number_wrong_when_its_truth_is_not_what_was_read():
+    from recognizer.services.corrections import correction_number_set
+    from tests.factories import NumberSubmissionFactory
+
+    version = ModelVersionFactory()
+
+    def number(read: str, true: str, not_digits: list[int] | None = None) -> None:
+        submission = NumberSubmissionFactory(number=read, model_version=version)
+        correction_number_set(submission=submission, number=true, not_digits=not_digits)
+
+    number("2026", "2026")  # right: confirmed
+    number("2028", "2026")  # wrong: a digit misread
+    number("20126", "2026", [2])  # wrong: a stray mark read as a digit
+    number("2026", "2026", [])  # right
+    NumberSubmissionFactory(number="77", model_version=version)  # no feedback
+    [row] = model_version_live_accuracy()
+    assert (row["total"], row["feedback"], row["wrong"]) == (5, 4, 2)

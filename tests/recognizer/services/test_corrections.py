@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 import threading
 
+import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from recognizer.models import Correction, Submission
 from recognizer.selectors.corrections import (
+    correction_not_a_digit_samples,
+    correction_samples,
     corrections_for_training,
     corrections_not_a_digit,
     corrections_split_counts,
@@ -19,6 +22,7 @@ from recognizer.selectors.corrections import (
 from recognizer.selectors.submissions import submission_review_queue
 from recognizer.services.corrections import (
     correction_digit_set,
+    correction_digits_review,
     correction_held_out,
     correction_number_set,
     correction_set,
@@ -29,6 +33,7 @@ from recognizer.services.corrections import (
 )
 from recognizer.services.retraining import _training_data
 from tests.factories import CorrectionFactory, ModelVersionFactory, NumberSubmissionFactory, SubmissionFactory
+from training.preprocessing import bytes_to_pixels
 
 pytestmark = pytest.mark.django_db
 
@@ -367,9 +372,9 @@ def test_a_corrected_number_must_be_digits_one_per_digit_found(user, number, cod
 
 @pytest.mark.parametrize(
     ("position", "label", "code"),
-    [(4, 1, "invalid_position"), (-1, 1, "invalid_position"), (0, None, "invalid_label"), (0, 10, "invalid_label")],
+    [(4, 1, "invalid_position"), (-1, 1, "invalid_position"), (0, True, "invalid_label"), (0, 10, "invalid_label")],
 )
-def test_one_digit_is_corrected_at_a_position_with_a_digit(user, position, label, code):
+def test_one_digit_is_corrected_at_a_position_with_a_digit_or_not_a_digit(user, position, label, code):
     submission = NumberSubmissionFactory(owner=user, number="2028")
     with pytest.raises(ValidationError) as caught:
         correction_digit_set(submission=submission, position=position, label=label, user=user)
@@ -421,3 +426,238 @@ def test_staff_relabelling_leaves_numbers_alone(user, staff_user):
 def test_the_database_keeps_a_correction_to_a_label_or_a_number():
     with pytest.raises(IntegrityError), transaction.atomic():
         Correction.objects.create(submission=NumberSubmissionFactory(), label=3, number="2026")
+
+
+# A number's pieces marked "not a digit": a stray mark, or half of a digit the segmenter split in two.
+
+
+def _pixels(row) -> np.ndarray:
+    return bytes_to_pixels(row.pixels)
+
+
+def test_one_piece_of_a_number_is_marked_not_a_digit_and_the_number_is_the_rest(user):
+    submission = NumberSubmissionFactory(owner=user, number="20126")  # a stray mark read as a 1
+    correction = correction_digit_set(submission=submission, position=2, label=None, user=user)
+    submission.refresh_from_db()
+    assert correction.number == "2026" and correction.not_digits == [2] and correction.label is None
+    assert correction.digit_labels == [2, 0, None, 2, 6]
+    assert correction.label_text == "2026 (not a digit at 2)"
+    assert correction.review_state == Correction.Review.PENDING
+    assert submission.is_corrected and submission.needs_review
+    # A second piece builds on the first; the earlier number and its marks stay in the history.
+    correction = correction_digit_set(submission=submission, position=4, label=None, user=user)
+    assert (correction.number, correction.not_digits) == ("202", [2, 4])
+    assert correction.history[-1]["number"] == "2026" and correction.history[-1]["not_digits"] == [2]
+    assert Correction.objects.count() == 1
+
+
+def test_a_marked_piece_is_a_digit_again_once_given_one(user):
+    submission = NumberSubmissionFactory(owner=user, number="20126")
+    correction_digit_set(submission=submission, position=2, label=None, user=user)
+    correction = correction_digit_set(submission=submission, position=2, label=7, user=user)
+    assert (correction.number, correction.not_digits) == ("20726", [])
+    assert correction.label_text == "20726"
+
+
+def test_marking_the_same_piece_again_changes_nothing(user):
+    submission = NumberSubmissionFactory(owner=user, number="20126")
+    first = correction_digit_set(submission=submission, position=2, label=None, user=user)
+    again = correction_digit_set(submission=submission, position=2, label=None, user=user)
+    assert again.history == [] and again.updated_at == first.updated_at
+
+
+def test_typing_the_number_keeps_the_marks_it_fits_and_drops_them_with_a_digit_for_every_piece(user):
+    submission = NumberSubmissionFactory(owner=user, number="20126")
+    correction_digit_set(submission=submission, position=2, label=None, user=user)
+    # Four digits for five pieces, one marked: the mark stays and the digits label the others.
+    correction = correction_number_set(submission=submission, number="2027", user=user)
+    assert (correction.number, correction.not_digits, correction.digit_labels) == ("2027", [2], [2, 0, None, 2, 7])
+    # Five digits: every piece is a digit.
+    correction = correction_number_set(submission=submission, number="20127", user=user)
+    assert (correction.number, correction.not_digits) == ("20127", [])
+    # Without marks, four digits for five pieces is no number.
+    with pytest.raises(ValidationError) as caught:
+        correction_number_set(submission=submission, number="2027", user=user)
+    assert caught.value.code == "number_length_mismatch"
+    assert "5 digits" in caught.value.messages[0]
+
+
+def test_the_whole_number_and_its_marks_are_set_in_one_call(user):
+    submission = NumberSubmissionFactory(owner=user, number="20126")
+    correction = correction_number_set(submission=submission, number="206", not_digits=[3, 1], user=user)
+    assert (correction.number, correction.not_digits, correction.digit_labels) == ("206", [1, 3], [2, None, 0, None, 6])
+    # An explicit empty list drops the marks.
+    correction = correction_number_set(submission=submission, number="20126", not_digits=[], user=user)
+    assert correction.not_digits == [] and correction.number == "20126"
+
+
+@pytest.mark.parametrize(
+    ("number", "not_digits", "code"),
+    [
+        ("2026", [5], "invalid_position"),
+        ("2026", [-1], "invalid_position"),
+        ("202", [1, 1], "invalid_position"),
+        ("2026", [True], "invalid_position"),
+        ("2026", "2", "invalid_position"),
+        ("2026", [2.0], "invalid_position"),
+        ("202", [2], "number_length_mismatch"),
+        ("20126", [2], "number_length_mismatch"),
+        ("", [2], "number_length_mismatch"),
+        ("", [], "invalid_number"),
+        ("20a6", [2], "invalid_number"),
+    ],
+)
+def test_marks_must_be_distinct_places_and_the_number_one_digit_per_other_piece(user, number, not_digits, code):
+    submission = NumberSubmissionFactory(owner=user, number="20126")
+    with pytest.raises(ValidationError) as caught:
+        correction_number_set(submission=submission, number=number, not_digits=not_digits, user=user)
+    assert caught.value.code == code
+    assert not Correction.objects.exists()
+
+
+def test_every_piece_can_be_marked_not_a_digit_and_the_number_is_then_empty(user):
+    submission = NumberSubmissionFactory(owner=user, number="71")  # a smiley in number mode, say
+    correction_digit_set(submission=submission, position=0, label=None, user=user)
+    correction = correction_digit_set(submission=submission, position=1, label=None, user=user)
+    assert (correction.number, correction.not_digits, correction.digit_labels) == ("", [0, 1], [None, None])
+    assert correction.label_text == "no digits (not a digit at 0, 1)"
+
+
+def test_a_digit_submission_has_no_pieces_to_mark(user):
+    submission = SubmissionFactory(owner=user)
+    for label in (None, 3):
+        with pytest.raises(ValidationError) as caught:
+            correction_digit_set(submission=submission, position=0, label=label, user=user)
+        assert caught.value.code == "not_a_number"
+    with pytest.raises(ValidationError) as caught:
+        correction_number_set(submission=submission, number="3", not_digits=[], user=user)
+    assert caught.value.code == "not_a_number"
+
+
+def test_accepted_marked_pieces_teach_the_detector_and_the_others_the_classifier(user, staff_user):
+    submission = NumberSubmissionFactory(owner=user, number="20126")
+    rows = list(submission.digits.order_by("position"))
+    correction = correction_number_set(submission=submission, number="206", not_digits=[1, 3], user=user)
+    # Waiting for review, it teaches nothing yet.
+    assert not corrections_not_a_digit().exists()
+    corrections_review(correction_ids=[correction.pk], state=Correction.Review.ACCEPTED, reviewer=staff_user)
+    Correction.objects.filter(pk=correction.pk).update(held_out=False)
+
+    assert list(corrections_not_a_digit()) == [correction]
+    loaded = corrections_not_a_digit().get()
+    pictures = correction_not_a_digit_samples(correction=loaded)
+    assert pictures.shape == (2, 28, 28) and pictures.dtype == np.uint8
+    assert (pictures[0] == _pixels(rows[1])).all() and (pictures[1] == _pixels(rows[3])).all()
+    inputs, labels = correction_samples(correction=corrections_for_training().get())
+    assert labels.tolist() == [2, 0, 6]
+    for index, row in enumerate((rows[0], rows[2], rows[4])):
+        assert (inputs[index] == _pixels(row)).all()
+
+
+def test_a_number_without_marks_says_nothing_to_the_detector(user, staff_user):
+    correction = correction_number_set(submission=NumberSubmissionFactory(owner=user), number="2027", user=user)
+    corrections_review(correction_ids=[correction.pk], state=Correction.Review.ACCEPTED, reviewer=staff_user)
+    assert not corrections_not_a_digit().exists()
+    assert correction_not_a_digit_samples(correction=correction).shape == (0, 28, 28)
+
+
+def test_a_number_of_no_digits_gives_the_classifier_nothing_and_the_training_data_counts_digits(user, staff_user):
+    plain = [
+        CorrectionFactory(submission__owner=user, label=4, review_state=Correction.Review.ACCEPTED, held_out=held)
+        for held in (False, True)
+    ]
+    submission = NumberSubmissionFactory(owner=user, number="71")
+    correction = correction_number_set(submission=submission, number="", not_digits=[0, 1], user=user)
+    corrections_review(correction_ids=[correction.pk], state=Correction.Review.ACCEPTED, reviewer=staff_user)
+    Correction.objects.filter(pk=correction.pk).update(held_out=True)
+    inputs, labels = correction_samples(correction=correction)
+    assert inputs.shape == (0, 28, 28) and labels.shape == (0,)
+    data, trained_ids = _training_data()
+    assert data.counts == (1, 1) and trained_ids == [plain[0].pk]
+    # Held out but with no digit in it, it does not make a held-out set on its own.
+    Correction.objects.filter(pk=plain[1].pk).delete()
+    with pytest.raises(ValueError, match="0 held out"):
+        _training_data()
+
+
+# Reviewing a number digit by digit.
+
+
+def _corrected_number(user, staff_user, *, number="2028", not_digits=None):
+    submission = NumberSubmissionFactory(owner=user, number=number)
+    correction = correction_number_set(submission=submission, number="2026", not_digits=not_digits, user=user)
+    Correction.objects.filter(pk=correction.pk).update(held_out=False)
+    return submission, correction
+
+
+def test_an_admin_rejects_one_digit_and_accepts_the_rest(user, staff_user):
+    submission, correction = _corrected_number(user, staff_user)
+    reviewed = correction_digits_review(correction_id=correction.pk, rejected_digits=[3], reviewer=staff_user)
+    submission.refresh_from_db()
+    assert reviewed.review_state == Correction.Review.ACCEPTED and reviewed.rejected_digits == [3]
+    assert reviewed.reviewed_by == staff_user and reviewed.reviewed_at is not None
+    assert [reviewed.digit_review_state(p) for p in range(4)] == ["accepted"] * 3 + ["rejected"]
+    assert not submission.needs_review and submission.is_corrected
+    inputs, labels = correction_samples(correction=corrections_for_training().get())
+    assert labels.tolist() == [2, 0, 2] and len(inputs) == 3
+    rows = list(submission.digits.order_by("position"))
+    assert all((inputs[i] == _pixels(rows[i])).all() for i in range(3))
+
+
+def test_a_rejected_not_a_digit_piece_teaches_the_detector_nothing(user, staff_user):
+    submission, correction = _corrected_number(user, staff_user, number="20126", not_digits=[2])
+    correction_digits_review(correction_id=correction.pk, rejected_digits=[2], reviewer=staff_user)
+    # Still an accepted correction with a mark, but the marked piece was rejected: no picture for the detector.
+    loaded = corrections_not_a_digit().get()
+    assert correction_not_a_digit_samples(correction=loaded).shape == (0, 28, 28)
+    assert correction_samples(correction=loaded)[1].tolist() == [2, 0, 2, 6]
+
+
+def test_rejecting_every_digit_rejects_the_correction(user, staff_user):
+    _submission, correction = _corrected_number(user, staff_user)
+    reviewed = correction_digits_review(correction_id=correction.pk, rejected_digits=[0, 1, 2, 3], reviewer=staff_user)
+    assert reviewed.review_state == Correction.Review.REJECTED and reviewed.rejected_digits == []
+    assert not corrections_for_training().exists()
+
+
+def test_digits_are_reviewed_only_at_places_of_a_number(user, staff_user):
+    _submission, correction = _corrected_number(user, staff_user)
+    for rejected in ([4], [1, 1], [-1], "1"):
+        with pytest.raises(ValidationError) as caught:
+            correction_digits_review(correction_id=correction.pk, rejected_digits=rejected, reviewer=staff_user)
+        assert caught.value.code == "invalid_position"
+    digit = correction_set(submission=SubmissionFactory(owner=user), label=3)
+    with pytest.raises(ValidationError) as caught:
+        correction_digits_review(correction_id=digit.pk, rejected_digits=[], reviewer=staff_user)
+    assert caught.value.code == "not_a_number"
+    with pytest.raises(Correction.DoesNotExist):
+        correction_digits_review(correction_id=10**9, rejected_digits=[], reviewer=staff_user)
+    correction.refresh_from_db()
+    assert correction.review_state == Correction.Review.PENDING and correction.rejected_digits == []
+
+
+def test_a_new_label_or_a_whole_review_decides_every_digit_again(user, staff_user):
+    submission, correction = _corrected_number(user, staff_user)
+    correction_digits_review(correction_id=correction.pk, rejected_digits=[3], reviewer=staff_user)
+    corrections_review(correction_ids=[correction.pk], state=Correction.Review.REJECTED, reviewer=staff_user)
+    correction.refresh_from_db()
+    assert correction.review_state == Correction.Review.REJECTED and correction.rejected_digits == []
+    correction_digits_review(correction_id=correction.pk, rejected_digits=[3], reviewer=staff_user)
+    # The owner changes the number: it waits for review again, all of it.
+    correction = correction_digit_set(submission=submission, position=3, label=8, user=user)
+    assert correction.review_state == Correction.Review.PENDING and correction.rejected_digits == []
+    assert _waiting_for_review() == {submission.pk}
+
+
+def test_a_digit_accepted_again_after_training_is_learned_again(user, staff_user):
+    _submission, correction = _corrected_number(user, staff_user)
+    correction_digits_review(correction_id=correction.pk, rejected_digits=[2, 3], reviewer=staff_user)
+    version = ModelVersionFactory()
+    Correction.objects.filter(pk=correction.pk).update(trained_in=version)
+    # Rejecting one more digit leaves nothing new to learn.
+    reviewed = correction_digits_review(correction_id=correction.pk, rejected_digits=[1, 2, 3], reviewer=staff_user)
+    assert reviewed.trained_in == version
+    # Accepting one it never learned does.
+    reviewed = correction_digits_review(correction_id=correction.pk, rejected_digits=[1, 2], reviewer=staff_user)
+    assert reviewed.trained_in is None
+    assert corrections_waiting_count() == 1

@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 
 from recognizer.models import Correction, ModelVersion, RetrainJob
 from recognizer.selectors.model_versions import model_version_active
-from recognizer.services.corrections import correction_set
+from recognizer.services.corrections import correction_digits_review, correction_number_set, correction_set
 from recognizer.services.model_versions import (
     model_version_activate,
     model_version_ensure_active,
@@ -22,7 +22,7 @@ from recognizer.services.model_versions import (
 )
 from recognizer.services.retraining import retrain_job_run, retrain_job_start, retrain_start_if_due
 from tests.celery.corrections import accepted_corrections
-from tests.factories import SubmissionFactory
+from tests.factories import NumberSubmissionFactory, SubmissionFactory
 
 SMALL_RETRAIN = {"RETRAIN_EPOCHS": 1, "RETRAIN_REPLAY_IMAGES": 300}
 
@@ -235,18 +235,27 @@ def test_accepted_not_a_digit_corrections_teach_the_detector(small_retrain, user
         )
         for pixels in letters
     ]
+    # A number with two of its pieces marked not a digit (letters here) and one of those rejected by an admin:
+    # the other marked piece teaches the detector like a single picture said to be not a digit.
+    number = NumberSubmissionFactory(owner=user, number="2026")
+    for position, pixels in ((1, letters[0]), (2, letters[1])):
+        number.digits.filter(position=position).update(pixels=pixels_to_bytes(pixels))
+    marked = correction_number_set(submission=number, number="26", not_digits=[1, 2])
+    correction_digits_review(correction_id=marked.pk, rejected_digits=[2], reviewer=user)
+    Correction.objects.filter(pk=marked.pk).update(held_out=False)
 
     job = retrain_job_run(job_id=retrain_job_start(trigger="api").pk)
 
     version = RetrainJob.objects.get(pk=job.pk).result_version
     assert version.detector and version.detector_sha256 != parent.detector_sha256
     assert version.detector_threshold is not None
-    assert version.metrics["honesty"]["detector"]["not_digit_corrections"] == len(not_digits)
+    assert version.metrics["honesty"]["detector"]["not_digit_corrections"] == len(not_digits) + 1
     assert version.metrics["honesty"]["mnist_test_flagged"] is not None
     # Its detector and the parent's measured on the same generated non-digits, for the gate to compare.
     assert 0.0 <= version.metrics["honesty"]["parent_non_digits_flagged"] <= 1.0
     assert 0.0 <= version.metrics["honesty"]["non_digits_flagged"] <= 1.0
     assert Correction.objects.filter(pk__in=[c.pk for c in not_digits], trained_in=version).count() == len(not_digits)
+    assert Correction.objects.get(pk=marked.pk).trained_in == version
 
 
 def test_a_correction_relabelled_while_the_model_trains_is_still_to_learn(small_retrain, user, active_version):
