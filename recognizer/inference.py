@@ -27,8 +27,9 @@ from recognizer import conf
 
 KEEP_LOADED = 2
 # Answers kept per model for inputs it scored while a number was read: the digits found are then predicted
-# without running the model on them again. A served copy answers an input the same in any batch, bit for bit
-# (tests/training/test_serving.py), so a kept answer is the answer.
+# without running the model on them a second time. A served copy answers an input the same in any batch, bit for
+# bit (tests/training/test_serving.py), so a kept answer is the answer. Each is taken once: reading the same
+# picture again runs the model again.
 REMEMBERED = 256
 logger = logging.getLogger(__name__)
 
@@ -70,26 +71,27 @@ class LoadedModel:
     def predict_probabilities(self, pixels: np.ndarray, *, remember: bool = False) -> np.ndarray:
         """Return (N, classes) probabilities for uint8 (N, 28, 28) inputs.
 
-        With `remember`, the answers are kept (the last REMEMBERED inputs) and later calls reuse them.
+        With `remember` the model runs on every input and keeps the answers (of the last REMEMBERED inputs);
+        a later call without it takes a kept answer once instead of running the model on that input again.
         """
         pixels = np.asarray(pixels)
         if pixels.dtype != np.uint8 or not (remember or self._remembered):
             return self.serving.predict_probabilities(pixels)
         pixels = pixels.reshape(-1, 28, 28)
         keys = [image.tobytes() for image in pixels]
+        if remember:
+            probabilities = self.serving.predict_probabilities(pixels)
+            with self._remembered_lock:
+                self._remembered.update(zip(keys, probabilities, strict=True))
+                while len(self._remembered) > REMEMBERED:
+                    self._remembered.popitem(last=False)
+            return probabilities
         with self._remembered_lock:
-            rows = [self._remembered.get(key) for key in keys]
+            rows = [self._remembered.pop(key, None) for key in keys]
         missing = [index for index, row in enumerate(rows) if row is None]
         if missing:
             for index, row in zip(missing, self.serving.predict_probabilities(pixels[missing]), strict=True):
                 rows[index] = row
-        if remember:
-            with self._remembered_lock:
-                for key, row in zip(keys, rows, strict=True):
-                    self._remembered[key] = row
-                    self._remembered.move_to_end(key)
-                while len(self._remembered) > REMEMBERED:
-                    self._remembered.popitem(last=False)
         return np.stack(rows) if rows else self.serving.predict_probabilities(pixels)
 
 

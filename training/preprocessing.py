@@ -160,7 +160,8 @@ def _ink_levels(gray: np.ndarray) -> np.ndarray:
     levels = np.arange(256)
     ink_levels = np.clip(levels - background if background < 128 else background - levels, 0, 255)
     # Pillow counts the grey levels in one pass; np.bincount would first widen every pixel to 64 bits.
-    histogram = np.array(Image.fromarray(gray).histogram(), dtype=np.float64)
+    gray = np.ascontiguousarray(gray)
+    histogram = np.array(Image.frombuffer("L", gray.shape[::-1], gray, "raw", "L", 0, 1).histogram(), np.float64)
     counts = np.bincount(ink_levels, weights=histogram, minlength=256)
     # The ink level: what the brightest few pixels reach, so one hot pixel
     # does not set it, yet a tiny digit on a big page still counts.
@@ -258,7 +259,7 @@ def _normalize_stroke(digit: np.ndarray) -> np.ndarray:
         # Work at a few times model size: enough detail, little cost.
         scale = 4 * BOX / longest
         size = (max(1, round(digit.shape[1] * scale)), max(1, round(digit.shape[0] * scale)))
-        digit = np.asarray(Image.fromarray(digit, mode="F").resize(size, Image.Resampling.BOX))
+        digit = resize_ink(digit, size, Image.Resampling.BOX)
         # Averaging dims a thin line; bring its ink back to full strength.
         digit = digit * (255.0 / max(float(digit.max()), 1e-6))
         longest = max(digit.shape)
@@ -281,9 +282,20 @@ def _normalize_stroke(digit: np.ndarray) -> np.ndarray:
 
 
 def _clipped(values: np.ndarray) -> np.ndarray:
-    """np.clip(values, 0, 255) in place, by two ufuncs (np.clip's checks cost more than the work on 28x28)."""
-    np.maximum(values, 0, out=values)
-    return np.minimum(values, 255, out=values)
+    """np.clip(values, 0, 255) by two ufuncs (np.clip's checks cost more than the work on 28x28)."""
+    clipped = np.maximum(values, 0)
+    return np.minimum(clipped, 255, out=clipped)
+
+
+def resize_ink(ink: np.ndarray, size: tuple[int, int], resample: Image.Resampling) -> np.ndarray:
+    """Resize a float ink map to `size` (width, height) with Pillow, as float32; the result is read only.
+
+    Pillow reads the array's own memory and hands back its bytes: Image.fromarray and np.asarray would
+    each copy through an encoder, which costs more than resizing a digit.
+    """
+    ink = np.ascontiguousarray(ink, dtype=np.float32)
+    image = Image.frombuffer("F", (ink.shape[1], ink.shape[0]), ink, "raw", "F", 0, 1)
+    return np.frombuffer(image.resize(size, resample).tobytes("raw", "F"), np.float32).reshape(size[1], size[0])
 
 
 @functools.lru_cache(maxsize=512)
@@ -311,9 +323,7 @@ def _center_cropped(digit: np.ndarray) -> np.ndarray:
     scale = BOX / max(height, width)
     new_w = max(1, int(round(width * scale)))
     new_h = max(1, int(round(height * scale)))
-    digit = np.ascontiguousarray(digit, dtype=np.float32)
-    resized = Image.fromarray(digit, mode="F").resize((new_w, new_h), Image.Resampling.LANCZOS)
-    small = _clipped(np.array(resized))
+    small = _clipped(resize_ink(digit, (new_w, new_h), Image.Resampling.LANCZOS))
     peak = small.max()
     if peak <= 0:
         raise EmptyImage("No digit found: the image is blank or has too little contrast.")

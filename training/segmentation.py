@@ -36,6 +36,7 @@ from training.preprocessing import (
     center_digit,
     ink_map,
     open_image,
+    resize_ink,
     to_gray_on_white,
 )
 
@@ -111,7 +112,7 @@ def _working_ink(image: Image.Image) -> tuple[np.ndarray, float]:
     if factor <= 1.0:
         return ink, 1.0
     size = (max(1, round(ink.shape[1] / factor)), max(1, round(ink.shape[0] / factor)))
-    small = np.asarray(Image.fromarray(ink, mode="F").resize(size, Image.Resampling.BOX))
+    small = resize_ink(ink, size, Image.Resampling.BOX)
     # Averaging dims thin strokes; bring the ink back to full strength.
     return small * (255.0 / max(float(small.max()), 1e-6)), factor
 
