@@ -28,8 +28,8 @@ from recognizer import conf
 KEEP_LOADED = 2
 # Answers kept per model for inputs it scored while a number was read: the digits found are then predicted
 # without running the model on them a second time. A served copy answers an input the same in any batch, bit for
-# bit (tests/training/test_serving.py), so a kept answer is the answer. Each is taken once: reading the same
-# picture again runs the model again.
+# bit (tests/training/test_serving.py), so a kept answer is the answer. The next prediction takes what it
+# needs and the rest is forgotten: reading the same picture again runs the model again.
 REMEMBERED = 256
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,8 @@ class LoadedModel:
         """Return (N, classes) probabilities for uint8 (N, 28, 28) inputs.
 
         With `remember` the model runs on every input and keeps the answers (of the last REMEMBERED inputs);
-        a later call without it takes a kept answer once instead of running the model on that input again.
+        the next call without it takes the kept answers of its inputs instead of running the model on them
+        again, and forgets the others.
         """
         pixels = np.asarray(pixels)
         if pixels.dtype != np.uint8 or not (remember or self._remembered):
@@ -88,6 +89,8 @@ class LoadedModel:
             return probabilities
         with self._remembered_lock:
             rows = [self._remembered.pop(key, None) for key in keys]
+            # The rest were candidates not chosen: forget them, so a digit's prediction goes straight to the model.
+            self._remembered.clear()
         missing = [index for index, row in enumerate(rows) if row is None]
         if missing:
             for index, row in zip(missing, self.serving.predict_probabilities(pixels[missing]), strict=True):

@@ -41,7 +41,10 @@ def test_inputs_scored_while_reading_a_number_are_predicted_as_afresh(active_ver
     assert [(p.digit, p.probabilities, p.is_digit) for p in kept] == [
         (p.digit, p.probabilities, p.is_digit) for p in fresh
     ]
-    assert not reading.model_for(active_version)._remembered  # each kept answer is taken once
+    assert not reading.model_for(active_version)._remembered  # taken once; the rest forgotten
+    reading.digit_score(version=active_version)(pixels[:5])
+    reading.predict(version=active_version, pixels=pixels[10:12])
+    assert not reading.model_for(active_version)._remembered
     reading.digit_score(version=active_version)(load_sample().x_test[: REMEMBERED + 50])
     assert len(reading.model_for(active_version)._remembered) == REMEMBERED
 
