@@ -33,9 +33,6 @@ BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 # A chunk is padded up to the next size only while padding adds at most this share of work: 33 images run as
 # 32 + 1, not as 64 (a number's candidate digits come in such odd counts).
 PADDING = 0.25
-# Batches up to this size run on one thread: handing part of a small batch to a second thread costs more
-# than it saves (docs/benchmarks.md), and a web process already answers one request per core.
-ONE_THREAD_UP_TO = 32
 
 
 def export_serving_model(model) -> bytes:
@@ -134,9 +131,12 @@ class ServingModel:
     def _plan(self, size: int) -> _Slot:
         from ai_edge_litert.interpreter import Interpreter
 
-        # One image is too little work to share (batch 1, classifier and detector: 0.72 ms median with one
-        # thread, 0.97 ms with two, p95 0.86 against 2.0 ms, on a busy 2-core machine), nor are a few dozen.
-        threads = 1 if size <= ONE_THREAD_UP_TO else self._threads
+        # One image is too little work to share: handing half of it to a second thread costs more than it saves
+        # (batch 1, classifier and detector: 0.72 ms median with one thread, 0.97 ms with two, p95 0.86 against
+        # 2.0 ms, on a busy 2-core machine), and a web process already answers one request per core. Batches of
+        # 2-32 on one thread were measured too (3 December): no faster per call on a busy machine, and a digit
+        # read after them was slower there, so they keep two.
+        threads = 1 if size == 1 else self._threads
         interpreter = Interpreter(model_content=self._content, num_threads=threads)
         input_index = interpreter.get_input_details()[0]["index"]
         interpreter.resize_tensor_input(input_index, [size, *INPUT_SHAPE])
