@@ -15,6 +15,7 @@ import os
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +26,11 @@ from django.core.files.base import ContentFile
 from recognizer import conf
 
 KEEP_LOADED = 2
+# Answers kept per model for inputs it scored while a number was read: the digits found are then predicted
+# without running the model on them a second time. A served copy answers an input the same in any batch, bit for
+# bit (tests/training/test_serving.py), so a kept answer is the answer. The next prediction takes what it
+# needs and the rest is forgotten: reading the same picture again runs the model again.
+REMEMBERED = 256
 logger = logging.getLogger(__name__)
 
 
@@ -45,6 +51,8 @@ class LoadedModel:
         from training.serving import ServingModel
 
         self.path = path
+        self._remembered: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._remembered_lock = threading.Lock()
         threads = conf.inference_threads()
         copy = served or serving_copy(path)
         seen = copy.stat().st_mtime_ns
@@ -60,9 +68,34 @@ class LoadedModel:
 
         return import_keras().models.load_model(self.path, compile=False)
 
-    def predict_probabilities(self, pixels: np.ndarray) -> np.ndarray:
-        """Return (N, classes) probabilities for uint8 (N, 28, 28) inputs."""
-        return self.serving.predict_probabilities(pixels)
+    def predict_probabilities(self, pixels: np.ndarray, *, remember: bool = False) -> np.ndarray:
+        """Return (N, classes) probabilities for uint8 (N, 28, 28) inputs.
+
+        With `remember` the model runs on every input and keeps the answers (of the last REMEMBERED inputs);
+        the next call without it takes the kept answers of its inputs instead of running the model on them
+        again, and forgets the others.
+        """
+        pixels = np.asarray(pixels)
+        if pixels.dtype != np.uint8 or not (remember or self._remembered):
+            return self.serving.predict_probabilities(pixels)
+        pixels = pixels.reshape(-1, 28, 28)
+        keys = [image.tobytes() for image in pixels]
+        if remember:
+            probabilities = self.serving.predict_probabilities(pixels)
+            with self._remembered_lock:
+                self._remembered.update(zip(keys, probabilities, strict=True))
+                while len(self._remembered) > REMEMBERED:
+                    self._remembered.popitem(last=False)
+            return probabilities
+        with self._remembered_lock:
+            rows = [self._remembered.pop(key, None) for key in keys]
+            # The rest were candidates not chosen: forget them, so a digit's prediction goes straight to the model.
+            self._remembered.clear()
+        missing = [index for index, row in enumerate(rows) if row is None]
+        if missing:
+            for index, row in zip(missing, self.serving.predict_probabilities(pixels[missing]), strict=True):
+                rows[index] = row
+        return np.stack(rows) if rows else self.serving.predict_probabilities(pixels)
 
 
 class Engine:
@@ -148,8 +181,11 @@ class Engine:
         model, detector = self.model_for(version), self.detector_for(version)
 
         def score(pixels: np.ndarray) -> np.ndarray:
-            sure = model.predict_probabilities(pixels).max(axis=1)
-            return sure if detector is None else sure * detector.predict_probabilities(pixels)[:, DIGIT]
+            # Remembered: the digits segmentation settles on are predicted next, by `predict`.
+            sure = model.predict_probabilities(pixels, remember=True).max(axis=1)
+            if detector is None:
+                return sure
+            return sure * detector.predict_probabilities(pixels, remember=True)[:, DIGIT]
 
         return score
 

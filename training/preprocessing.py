@@ -11,6 +11,7 @@ Pure functions over Pillow and NumPy; no Django, no TensorFlow.
 
 from __future__ import annotations
 
+import functools
 import io
 import warnings
 
@@ -146,13 +147,8 @@ def _histogram_median(values: np.ndarray) -> int:
     return int(np.searchsorted(counts, counts[-1] / 2))
 
 
-def ink_map(gray: np.ndarray) -> np.ndarray:
-    """Return ink strength as float32 0-255 (ink bright, background 0), either polarity.
-
-    The background is the colour of the border; ink is whatever differs from
-    it. Faint background texture and noise below a quarter of the ink level
-    drop out.
-    """
+def _ink_levels(gray: np.ndarray) -> np.ndarray:
+    """Return, per grey level 0-255, its ink strength as float32 0-255 (see `ink_map`)."""
     height, width = gray.shape
     edge = max(1, min(height, width) // 20)
     border = np.concatenate(
@@ -163,7 +159,10 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     # histogram and one table lookup over the image, whatever its size.
     levels = np.arange(256)
     ink_levels = np.clip(levels - background if background < 128 else background - levels, 0, 255)
-    counts = np.bincount(ink_levels, weights=np.bincount(gray.ravel(), minlength=256), minlength=256)
+    # Pillow counts the grey levels in one pass; np.bincount would first widen every pixel to 64 bits.
+    gray = np.ascontiguousarray(gray)
+    histogram = np.array(Image.frombuffer("L", gray.shape[::-1], gray, "raw", "L", 0, 1).histogram(), np.float64)
+    counts = np.bincount(ink_levels, weights=histogram, minlength=256)
     # The ink level: what the brightest few pixels reach, so one hot pixel
     # does not set it, yet a tiny digit on a big page still counts.
     from_top = np.cumsum(counts[::-1])
@@ -171,16 +170,37 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     if peak < MIN_CONTRAST:
         raise EmptyImage("No digit found: the image is blank or has too little contrast.")
     floor = peak * 0.25
-    table = np.clip((ink_levels - floor) * (255.0 / (peak - floor)), 0, 255).astype(np.float32)
-    return table[gray]
+    return np.clip((ink_levels - floor) * (255.0 / (peak - floor)), 0, 255).astype(np.float32)
 
 
-def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
+def ink_map(gray: np.ndarray) -> np.ndarray:
+    """Return ink strength as float32 0-255 (ink bright, background 0), either polarity.
+
+    The background is the colour of the border; ink is whatever differs from
+    it. Faint background texture and noise below a quarter of the ink level
+    drop out.
+    """
+    return np.take(_ink_levels(gray), gray)
+
+
+def _strong(gray: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Return where `table[gray] > 127`, by one comparison: ink strength only grows away from the background."""
+    levels = np.flatnonzero(table > 127)
+    if levels.size == 0:
+        return np.zeros(gray.shape, bool)
+    if levels[-1] == 255 and levels.size == 256 - levels[0]:
+        return gray >= levels[0]
+    if levels[0] == 0 and levels.size == levels[-1] + 1:
+        return gray <= levels[-1]
+    return np.take(table > 127, gray)
+
+
+def _ink_box(ink: np.ndarray, *, strong: np.ndarray | None = None) -> tuple[int, int, int, int]:
     # Rows and columns with a little real ink; ignores single stray pixels on huge images.
-    strong = ink > 127
-    min_run = 1 if max(ink.shape) < 200 else 2
-    rows = np.flatnonzero(strong.sum(axis=1) >= min_run)
-    cols = np.flatnonzero(strong.sum(axis=0) >= min_run)
+    strong = ink > 127 if strong is None else strong
+    min_run = 1 if max(strong.shape) < 200 else 2
+    rows = np.flatnonzero(np.count_nonzero(strong, axis=1) >= min_run)
+    cols = np.flatnonzero(np.count_nonzero(strong, axis=0) >= min_run)
     if rows.size == 0 or cols.size == 0:
         rows = np.flatnonzero(strong.any(axis=1))
         cols = np.flatnonzero(strong.any(axis=0))
@@ -190,10 +210,11 @@ def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def _erode(mask: np.ndarray) -> np.ndarray:
-    # One 3x3 erosion of a boolean mask (outside the array counts as empty).
-    padded = np.pad(mask, 1, constant_values=False)
-    rows = padded[:, :-2] & padded[:, 1:-1] & padded[:, 2:]
-    return rows[:-2] & rows[1:-1] & rows[2:]
+    # One 3x3 erosion of a boolean mask (outside the array counts as empty, so the border goes).
+    out = np.zeros_like(mask)
+    rows = mask[:, :-2] & mask[:, 1:-1] & mask[:, 2:]
+    out[1:-1, 1:-1] = rows[:-2] & rows[1:-1] & rows[2:]
+    return out
 
 
 def stroke_ratio(ink: np.ndarray) -> float:
@@ -204,14 +225,14 @@ def stroke_ratio(ink: np.ndarray) -> float:
     removes a good part of the ink gives w, whatever the digit's shape.
     """
     mask = ink > 0.5 * float(ink.max()) if ink.size else np.zeros((0, 0), bool)
-    area = int(mask.sum())
+    area = np.count_nonzero(mask)
     if area == 0:
         return 0.0
     steps, kept = 0, 1.0
     while kept > 0.6 and steps < max(mask.shape):
         mask = _erode(mask)
         steps += 1
-        kept = mask.sum() / area
+        kept = np.count_nonzero(mask) / area
     width = 2.0 * steps / (1.0 - kept)
     return width / max(ink.shape)
 
@@ -238,7 +259,7 @@ def _normalize_stroke(digit: np.ndarray) -> np.ndarray:
         # Work at a few times model size: enough detail, little cost.
         scale = 4 * BOX / longest
         size = (max(1, round(digit.shape[1] * scale)), max(1, round(digit.shape[0] * scale)))
-        digit = np.asarray(Image.fromarray(digit, mode="F").resize(size, Image.Resampling.BOX))
+        digit = resize_ink(digit, size, Image.Resampling.BOX)
         # Averaging dims a thin line; bring its ink back to full strength.
         digit = digit * (255.0 / max(float(digit.max()), 1e-6))
         longest = max(digit.shape)
@@ -260,27 +281,57 @@ def _normalize_stroke(digit: np.ndarray) -> np.ndarray:
     return result
 
 
+def _clipped(values: np.ndarray) -> np.ndarray:
+    """np.clip(values, 0, 255) by two ufuncs (np.clip's checks cost more than the work on 28x28)."""
+    clipped = np.maximum(values, 0)
+    return np.minimum(clipped, 255, out=clipped)
+
+
+def resize_ink(ink: np.ndarray, size: tuple[int, int], resample: Image.Resampling) -> np.ndarray:
+    """Resize a float ink map to `size` (width, height) with Pillow, as float32; the result is read only.
+
+    Pillow reads the array's own memory and hands back its bytes: Image.fromarray and np.asarray would
+    each copy through an encoder, which costs more than resizing a digit.
+    """
+    ink = np.ascontiguousarray(ink, dtype=np.float32)
+    image = Image.frombuffer("F", (ink.shape[1], ink.shape[0]), ink, "raw", "F", 0, 1)
+    return np.frombuffer(image.resize(size, resample).tobytes("raw", "F"), np.float32).reshape(size[1], size[0])
+
+
+@functools.lru_cache(maxsize=512)
+def _indices(shape: tuple[int, int]) -> np.ndarray:
+    """np.indices(shape), made once per shape (a digit is at most 20x20 here), read only."""
+    grid = np.indices(shape)
+    grid.flags.writeable = False
+    return grid
+
+
 def center_digit(ink: np.ndarray) -> np.ndarray:
     """Crop to the ink, fit the longest side in 20 px, centre by mass in 28x28."""
     top, bottom, left, right = _ink_box(ink)
-    digit = _normalize_stroke(np.ascontiguousarray(ink[top:bottom, left:right], dtype=np.float32))
-    if digit.shape != (bottom - top, right - left):
+    return _center_cropped(np.ascontiguousarray(ink[top:bottom, left:right], dtype=np.float32))
+
+
+def _center_cropped(digit: np.ndarray) -> np.ndarray:
+    """`center_digit` of ink already cropped to its box (float32)."""
+    cropped = digit.shape
+    digit = _normalize_stroke(digit)
+    if digit.shape != cropped:
         top, bottom, left, right = _ink_box(digit)
         digit = digit[top:bottom, left:right]
     height, width = digit.shape
     scale = BOX / max(height, width)
     new_w = max(1, int(round(width * scale)))
     new_h = max(1, int(round(height * scale)))
-    resized = Image.fromarray(digit.astype(np.float32), mode="F").resize((new_w, new_h), Image.Resampling.LANCZOS)
-    small = np.clip(np.asarray(resized), 0, 255)
+    small = _clipped(resize_ink(digit, (new_w, new_h), Image.Resampling.LANCZOS))
     peak = small.max()
     if peak <= 0:
         raise EmptyImage("No digit found: the image is blank or has too little contrast.")
     # Shrinking a thin line dims it; restore full ink strength as MNIST has.
-    small = np.clip(small * (255.0 / peak), 0, 255)
+    small = _clipped(small * (255.0 / peak))
 
     total = small.sum()
-    ys, xs = np.indices(small.shape)
+    ys, xs = _indices(small.shape)
     cy = float((ys * small).sum() / total)
     cx = float((xs * small).sum() / total)
     top = int(round(SIZE / 2 - cy))
@@ -302,7 +353,11 @@ def preprocess_image(image: Image.Image) -> np.ndarray:
     except (ValueError, OSError) as error:
         # Pillow decodes some colour spaces (CIELab TIFF, for one) it cannot convert.
         raise UnsupportedFormat(f"Images in the {image.mode} colour mode are not supported: {error}.") from None
-    return center_digit(ink_map(gray))
+    # `center_digit(ink_map(gray))`, with the ink map made only inside the digit's box: the box is found on
+    # the grey levels themselves, since a level is strong ink exactly when it is far enough from the background.
+    table = _ink_levels(gray)
+    top, bottom, left, right = _ink_box(gray, strong=_strong(gray, table))
+    return _center_cropped(np.take(table, gray[top:bottom, left:right]))
 
 
 def preprocess_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

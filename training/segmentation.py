@@ -36,6 +36,7 @@ from training.preprocessing import (
     center_digit,
     ink_map,
     open_image,
+    resize_ink,
     to_gray_on_white,
 )
 
@@ -111,7 +112,7 @@ def _working_ink(image: Image.Image) -> tuple[np.ndarray, float]:
     if factor <= 1.0:
         return ink, 1.0
     size = (max(1, round(ink.shape[1] / factor)), max(1, round(ink.shape[0] / factor)))
-    small = np.asarray(Image.fromarray(ink, mode="F").resize(size, Image.Resampling.BOX))
+    small = resize_ink(ink, size, Image.Resampling.BOX)
     # Averaging dims thin strokes; bring the ink back to full strength.
     return small * (255.0 / max(float(small.max()), 1e-6)), factor
 
@@ -175,16 +176,19 @@ class _Reader:
         self.ink, self.labels, self.score = ink, labels, score
         self.inputs: dict[_Piece, tuple[np.ndarray, tuple[int, int, int, int]] | None] = {}
         self.fit: dict[_Piece, float] = {}
+        self._chosen = np.zeros(int(labels.max()) + 1, bool)  # which labels a window keeps, reused
 
     def window(self, piece: _Piece) -> tuple[np.ndarray, int]:
         """Return the piece's own ink in its columns (a neighbour's ink left out), and its top row."""
         columns = slice(piece.left, piece.right)
-        own = np.isin(self.labels[:, columns], piece.labels)
+        self._chosen[list(piece.labels)] = True
+        own = self._chosen[self.labels[:, columns]]  # a table lookup: np.isin sorts, this does not
+        self._chosen[:] = False
         rows = np.flatnonzero(own.any(axis=1))
         top, bottom = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, 0)
         # Soft edges below the ink level belong to whichever piece they touch: grow the mask by a pixel.
-        own = ndimage.binary_dilation(own[top:bottom], iterations=1)
-        return np.where(own, self.ink[top:bottom, columns], 0.0).astype(np.float32), top
+        own = _grown(own[top:bottom])
+        return self.ink[top:bottom, columns] * own, top
 
     def prepare(self, piece: _Piece) -> None:
         if piece in self.inputs:
@@ -214,6 +218,16 @@ class _Reader:
         """Return the log of the chance that every piece is one digit, as the score has it."""
         self.rate(pieces)
         return float(sum(np.log(max(self.fit[piece], 1e-6)) for piece in pieces)) - SPLIT_COST * (len(pieces) - 1)
+
+
+def _grown(mask: np.ndarray) -> np.ndarray:
+    """Grow a mask by one pixel up, down, left and right (a binary dilation by a cross, nothing beyond the edge)."""
+    grown = mask.copy()
+    grown[1:] |= mask[:-1]
+    grown[:-1] |= mask[1:]
+    grown[:, 1:] |= mask[:, :-1]
+    grown[:, :-1] |= mask[:, 1:]
+    return grown
 
 
 def _cut_candidates(column_ink: np.ndarray, height: float) -> list[int]:
@@ -246,12 +260,30 @@ def _spans(reader: _Reader, piece: _Piece, height: float) -> tuple[dict[tuple[in
     window, _ = reader.window(piece)
     positions = [0, *_cut_candidates(window.sum(axis=0), height), piece.right - piece.left]
     low, high = PIECE_WIDTH[0] * height, PIECE_WIDTH[1] * height
-    spans = {
-        (i, j): _Piece(piece.labels, piece.left + positions[i], piece.left + positions[j])
+    pairs = [
+        (i, j)
         for i, j in itertools.combinations(range(len(positions)), 2)
         if low <= positions[j] - positions[i] <= high
+    ]
+    spans = {
+        (i, j): _Piece(piece.labels, piece.left + positions[i], piece.left + positions[j])
+        for i, j in _on_some_cover(pairs, len(positions))
     }
     return spans, len(positions)
+
+
+def _on_some_cover(pairs: list[tuple[int, int]], count: int) -> list[tuple[int, int]]:
+    """Return the spans (i, j) that lie on some chain of spans from position 0 to the last one.
+
+    Only those can be part of a cut, so only those are worth centring and scoring.
+    """
+    reached = [True] + [False] * (count - 1)  # from position 0
+    for i, j in sorted(pairs):
+        reached[j] = reached[j] or reached[i]
+    reaches = [False] * (count - 1) + [True]  # to the last position
+    for i, j in sorted(pairs, reverse=True):
+        reaches[i] = reaches[i] or reaches[j]
+    return [(i, j) for i, j in pairs if reached[i] and reaches[j]]
 
 
 def _best_of(reader: _Reader, piece: _Piece, spans: dict[tuple[int, int], _Piece], count: int) -> list[_Piece]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from recognizer.inference import engine, serving_copy
+from recognizer.inference import REMEMBERED, Engine, engine, serving_copy
 from recognizer.models import Submission
 from recognizer.services.model_versions import model_version_activate, model_version_register
 from recognizer.services.submissions import submission_create
@@ -29,6 +29,24 @@ def test_batches_of_any_size_match_one_by_one(active_version):
     assert [p.digit for p in batched[:5]] == [p.digit for p in singles]
     assert np.allclose(batched[0].probabilities, singles[0].probabilities, atol=1e-4)
     assert len(batched) == 70
+
+
+def test_inputs_scored_while_reading_a_number_are_predicted_as_afresh(active_version):
+    pixels = load_sample().x_test[:20]
+    reading = Engine()
+    reading.digit_score(version=active_version)(pixels[:12])  # remembered: the first 12 of the 20
+    kept, _ = reading.predict(version=active_version, pixels=pixels)
+    fresh, _ = Engine().predict(version=active_version, pixels=pixels)
+
+    assert [(p.digit, p.probabilities, p.is_digit) for p in kept] == [
+        (p.digit, p.probabilities, p.is_digit) for p in fresh
+    ]
+    assert not reading.model_for(active_version)._remembered  # taken once; the rest forgotten
+    reading.digit_score(version=active_version)(pixels[:5])
+    reading.predict(version=active_version, pixels=pixels[10:12])
+    assert not reading.model_for(active_version)._remembered
+    reading.digit_score(version=active_version)(load_sample().x_test[: REMEMBERED + 50])
+    assert len(reading.model_for(active_version)._remembered) == REMEMBERED
 
 
 def test_the_model_is_loaded_once_per_version(active_version):

@@ -102,6 +102,36 @@ def test_digit_is_fitted_in_20_px_and_centred_by_mass():
     assert abs((xs * mass).sum() / mass.sum() - 14) < 1.0
 
 
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {"size": 280},
+        {"size": 280, "dark_on_light": False},
+        {"size": 1200},
+        {"size": 24, "canvas": (280, 280), "offset": (10, 230)},
+        {"size": 280, "transparent": True},
+    ],
+)
+def test_a_digit_goes_through_the_one_documented_path(digit, variant):
+    # preprocess_image finds the box on the grey levels and maps only the box to ink: the same input, bit for bit,
+    # as centring the whole picture's ink map, which segmentation and the tests use.
+    pixels, _ = digit
+    image = pp.open_image(encode(digit_image(pixels, **variant)))
+    assert np.array_equal(pp.preprocess_image(image), pp.center_digit(pp.ink_map(pp.to_gray_on_white(image))))
+
+
+def test_stroke_ratio_erodes_as_a_padded_erosion_does():
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1), (2, 5), (3, 3), (17, 40)]:
+        mask = rng.random(shape) > 0.3
+        padded = np.pad(mask, 1)
+        expected = np.ones(shape, bool)
+        for dy in range(3):
+            for dx in range(3):
+                expected &= padded[dy : dy + shape[0], dx : dx + shape[1]]
+        assert np.array_equal(pp._erode(mask), expected)
+
+
 def test_exif_orientation_is_applied():
     pixels, _ = sample_digit(2)
     upright = digit_image(pixels, mode="RGB")

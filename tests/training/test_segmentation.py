@@ -11,7 +11,15 @@ from PIL import Image, ImageDraw
 
 from training import numbers
 from training.preprocessing import EmptyImage
-from training.segmentation import MAX_DIGITS, WORK_SIDE, TooManyDigits, segment_bytes, segment_image
+from training.segmentation import (
+    MAX_DIGITS,
+    WORK_SIDE,
+    TooManyDigits,
+    _grown,
+    _on_some_cover,
+    segment_bytes,
+    segment_image,
+)
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +154,19 @@ def test_a_blank_page_is_empty_and_too_many_digits_are_refused(score):
         segment_image(bars(MAX_DIGITS + 1), score=score)
     with pytest.raises(TooManyDigits):
         segment_image(bars(3), score=score, max_digits=2)
+
+
+def test_only_spans_on_a_chain_from_the_first_cut_to_the_last_are_scored():
+    # Positions 0..5; (1, 2) cannot be reached from 0, and (3, 4) leads nowhere: neither is worth scoring.
+    pairs = [(0, 1), (0, 3), (1, 2), (1, 5), (3, 4), (3, 5), (2, 5)]
+    assert _on_some_cover(pairs, 6) == [(0, 1), (0, 3), (1, 2), (1, 5), (3, 5), (2, 5)]
+    assert _on_some_cover([(0, 1), (2, 3)], 4) == []
+
+
+def test_a_pieces_mask_grows_by_one_pixel_as_a_binary_dilation_does():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(1)
+    for shape in [(0, 4), (1, 1), (3, 7), (30, 25)]:
+        mask = rng.random(shape) > 0.8
+        assert np.array_equal(_grown(mask), ndimage.binary_dilation(mask, iterations=1))

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from training.data import load_sample
 from training.evaluate import predict_probabilities
-from training.serving import ServingModel
+from training.serving import BUCKETS, PADDING, ServingModel, chunk_sizes
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_an_answer_does_not_depend_on_the_rest_of_its_batch(served, sample_digit
     assert np.array_equal(alone, among_blank_and_full)
 
 
-@pytest.mark.parametrize("count", [0, 1, 3, 17, 256, 300])
+@pytest.mark.parametrize("count", [0, 1, 3, 17, 33, 256, 300])
 def test_any_batch_size_gets_one_row_per_image_in_order(served, sample_digits, count):
     pixels = sample_digits[:count]
     probabilities = served.predict_probabilities(pixels)
@@ -63,6 +63,14 @@ def test_any_batch_size_gets_one_row_per_image_in_order(served, sample_digits, c
     if count:
         one_by_one = np.concatenate([served.predict_probabilities(p[None]) for p in pixels[:3]])
         assert np.array_equal(probabilities[:3], one_by_one)
+
+
+@pytest.mark.parametrize("count", [1, 3, 7, 17, 22, 33, 100, 300, 513])
+def test_a_batch_runs_in_planned_sizes_padded_little(count):
+    sizes = chunk_sizes(count)
+    assert all(size in BUCKETS for size in sizes)
+    assert count <= sum(sizes) <= count + PADDING * sizes[-1]
+    assert sum(sizes[:-1]) < count  # only the last chunk is padded
 
 
 def test_several_threads_share_one_served_copy(served, sample_digits):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import time
 
@@ -68,13 +69,16 @@ class Command(DatabaseCommand):
         rss_before = _peak_rss_mb()
         loaded = engine.model_for(version)
         rss_loaded = _peak_rss_mb()  # without TensorFlow, when the served copy was already cached
+        # Before TensorFlow is imported: the service never imports it, and the thread pools Keras leaves behind
+        # slow everything after them in a process.
+        number = _measure_number(engine, version, repeats=max(50, options["repeats"] // 2))
         tf = import_tensorflow()
         columns = _measure_columns(loaded, repeats=options["repeats"], seconds=options["seconds"])
         out = self.stdout.write
         out(f"model {version}, TensorFlow {tf.__version__}, engine serves {loaded.serving.describe()}")
         _print_table(out, columns)
         _print_detector(out, engine, version, repeats=options["repeats"])
-        _print_number(out, engine, version, repeats=max(20, options["repeats"] // 5))
+        _print_number(out, number)
         _print_agreement(out, loaded)
         out(f"peak RSS: {rss_before:.0f} MB before loading, {rss_loaded:.0f} MB with the served copy loaded,")
         out(f"          {_peak_rss_mb():.0f} MB at the end (TensorFlow and the float baselines included)")
@@ -143,27 +147,66 @@ def _print_detector(out, engine, version, *, repeats: int) -> None:
     out(f"{'batch 1, engine.predict with verdict (ms)':<44}{whole[0]:>15.3f}{whole[1]:>15.3f}")
 
 
-def _print_number(out, engine, version, *, repeats: int) -> None:
+def _time_interleaved(fns: list, repeats: int) -> tuple[list[list[float]], list[list[float]]]:
+    """Time each of `fns` `repeats` times, taking turns, so a shared machine's changing load falls on all alike.
+
+    Returns wall-clock and CPU milliseconds (this process, all its threads) per call: on a machine with more
+    work than cores a long call is interrupted more often than a short one, and the CPU time is its cost.
+    """
+    for fn in fns:
+        fn()  # warm-up outside the measurement
+    wall: list[list[float]] = [[] for _ in fns]
+    cpu: list[list[float]] = [[] for _ in fns]
+    for repeat in range(repeats):
+        order = range(len(fns)) if repeat % 2 == 0 else reversed(range(len(fns)))  # none always runs first
+        for index in order:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            fns[index]()
+            cpu[index].append((time.process_time() - started_cpu) * 1000)
+            wall[index].append((time.perf_counter() - started) * 1000)
+    return wall, cpu
+
+
+def _measure_number(engine, version, *, repeats: int) -> dict:
     """Time reading an 8-digit number as the service does (checks, segmentation, one predict) against a digit."""
     from recognizer.services.intake import image_prepare, number_prepare
     from training.numbers import written_numbers
 
     digit = _digit_png()
-    numbers = [number.data for number in written_numbers(3, 0, lengths=(8, 8))]
+    numbers = written_numbers(3, 0, lengths=(8, 8))
 
     def read_digit() -> None:
         engine.predict(version=version, pixels=image_prepare(data=digit).pixels[None])
 
-    def read_numbers() -> None:
-        for data in numbers:
+    def reader(data: bytes):
+        def read_number() -> None:
             digits = number_prepare(data=data, version=version).digits
             engine.predict(version=version, pixels=np.stack([crop.pixels for crop in digits]))
 
-    one = _percentiles(_time_calls(read_digit, repeats))
-    eight = _percentiles([ms / len(numbers) for ms in _time_calls(read_numbers, repeats)])
-    out(f"{'1 digit, PNG -> prediction p50 / p95 (ms)':<44}{one[0]:>15.3f}{one[1]:>15.3f}")
-    out(f"{'8-digit number, PNG -> number p50 / p95 (ms)':<44}{eight[0]:>15.3f}{eight[1]:>15.3f}")
-    out(f"8-digit number / one digit at the median: {eight[0] / one[0]:.1f}x (mean of 3 numbers a call)")
+        return read_number
+
+    # The digit and each number take turns: the ratio holds on a machine whose load changes while it runs.
+    timed = _time_interleaved([read_digit, *(reader(number.data) for number in numbers)], repeats)
+    figures = {"load": ", ".join(f"{value:.2f}" for value in os.getloadavg())}
+    for clock, (digit_ms, *number_ms) in zip(("wall", "CPU"), timed, strict=True):
+        figures[clock] = {
+            "digit": _percentiles(digit_ms),
+            "number": _percentiles([float(np.mean(turn)) for turn in zip(*number_ms, strict=True)]),
+            "layouts": [(number.layout, _percentiles(ms)) for number, ms in zip(numbers, number_ms, strict=True)],
+        }
+    return figures
+
+
+def _print_number(out, figures: dict) -> None:
+    for clock in ("wall", "CPU"):
+        (one, one_p95), (eight, eight_p95) = figures[clock]["digit"], figures[clock]["number"]
+        out(f"{'1 digit, PNG -> prediction p50 / p95 (' + clock + ' ms)':<44}{one:>15.3f}{one_p95:>15.3f}")
+        out(f"{'8-digit number, PNG -> number p50 / p95':<44}{eight:>15.3f}{eight_p95:>15.3f}")
+        for layout, (median, p95) in figures[clock]["layouts"]:
+            out(f"{'... ' + layout + ', p50 / p95':<44}{median:>15.3f}{p95:>15.3f}")
+        out(f"8-digit number / one digit at the median ({clock} time): {eight / one:.1f}x")
+    out("(mean of 3 numbers a turn, taking turns with the digit, before TensorFlow was imported;")
+    out(f" load average then {figures['load']})")
 
 
 def _print_agreement(out, loaded) -> None:
