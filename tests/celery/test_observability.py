@@ -61,14 +61,19 @@ def test_the_pool_processes_metrics_are_read_from_the_shared_folder(workers, use
     response = client.post("/api/v1/submissions/batch/?wait=30", images)
 
     assert response.status_code == 201, response.content
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(tmp_path))
     labels = {"version": str(active_version.number), "kind": "digit", "verdict": "digit"}
-    assert registry.get_sample_value("digits_predictions_total", labels) == 6
-    assert (
-        registry.get_sample_value("digits_prediction_confidence_count", {"version": labels["version"], "kind": "digit"})
-        == 6
-    )
+    confidences = {"version": labels["version"], "kind": "digit"}
+
+    def counted() -> tuple[float | None, float | None]:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(tmp_path))
+        return (
+            registry.get_sample_value("digits_predictions_total", labels),
+            registry.get_sample_value("digits_prediction_confidence_count", confidences),
+        )
+
+    # A worker wakes the waiting request at commit and counts the predictions just after: allow it that moment.
+    wait_for(lambda: counted() == (6, 6), message="six predictions counted in both metrics")
 
 
 def check_heartbeat(path) -> subprocess.CompletedProcess:
