@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -19,7 +18,7 @@ from django.utils import timezone
 from recognizer import conf, dispatch, metrics, wake
 from recognizer.models import ModelVersion, Submission, SubmissionDigit
 from recognizer.selectors.submissions import submissions_stale_pending
-from recognizer.services.files import files_removed_on_error
+from recognizer.services.files import file_write, files_removed_on_error
 from recognizer.services.intake import PreparedImage, image_prepare, number_prepare
 from recognizer.services.model_versions import model_version_ensure_active_cached
 from training.preprocessing import ImageRejected, bytes_to_pixels, pixels_to_bytes
@@ -172,7 +171,7 @@ def _submissions_store(built: list[tuple[Submission, PreparedImage]]) -> list[Su
     submissions = [submission for submission, _image in built]
     with files_removed_on_error([s.image for s in submissions]), transaction.atomic():
         for submission, image in built:
-            submission.image.save(f"{submission.kind}.{image.extension}", ContentFile(image.data), save=False)
+            file_write(file=submission.image, name=f"{submission.kind}.{image.extension}", data=image.data)
         if len(submissions) == 1:
             submissions[0].save(force_insert=True)
         else:
