@@ -147,8 +147,8 @@ def main() -> None:
         print(f"{args.rounds} rounds in process (WSGI, no HTTP); load {load}")
         for name, values in samples.items():
             print(f"{name:8} median {np.percentile(values, 50):6.3f} ms  p95 {np.percentile(values, 95):6.3f} ms")
-        stored, read = np.percentile(samples["stored"], 50), np.percentile(samples["read"], 50)
-        print(f"stored / read {stored / read:.2f}x; stored - preview {stored - np.percentile(samples['preview'], 50):.3f} ms")
+        stored, read, preview = (np.percentile(samples[name], 50) for name in ("stored", "read", "preview"))
+        print(f"stored / read {stored / read:.2f}x; stored - preview {stored - preview:.3f} ms")
 
 
 if __name__ == "__main__":
