@@ -9,6 +9,12 @@ moment; the same ten 280x280 PNGs go to every prediction endpoint.
 
     python -m benchmarks.serving_http                       # SQLite in a scratch folder
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench14 python -m benchmarks.serving_http
+    python -m benchmarks.serving_http --before /tmp/old     # and an older checkout's server, alternating
+
+With --before DIR (an export of an older commit, with its own .venv link), that
+checkout's server runs beside this one on its own scratch database (with
+DATABASE_URL, a database named after it with `_before`), and every round asks
+both, endpoint by endpoint, so a machine shared with other work loads both alike.
 
 Prints median and p95 per endpoint and the ratios the targets of issue 14 name.
 Not part of the test suite; results go in docs/benchmarks.md.
@@ -32,7 +38,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
-WEB_PORT, SEED_PORT = 8791, 8792
+WEB_PORT, SEED_PORT, BEFORE_PORT = 8791, 8792, 8793
 TOKEN_SCRIPT = """
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
@@ -55,9 +61,11 @@ def _pngs(count: int) -> list[bytes]:
     return pngs
 
 
-def _environment(scratch: Path) -> dict[str, str]:
+def _environment(scratch: Path, *, port: int = WEB_PORT, database_suffix: str = "") -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DATABASE_URL", f"sqlite:///{scratch / 'db.sqlite3'}")
+    if database_suffix and not env["DATABASE_URL"].startswith("sqlite"):
+        env["DATABASE_URL"] += database_suffix
     env.update(
         DJANGO_SETTINGS_MODULE="digitsite.settings.local",
         DEBUG="false",
@@ -66,7 +74,7 @@ def _environment(scratch: Path) -> dict[str, str]:
         RECOGNIZER_MODEL_CACHE=env.get("RECOGNIZER_MODEL_CACHE", str(scratch / "cache")),
         THROTTLE_USER="1000000/minute",
         THROTTLE_ANON="1000000/minute",
-        PORT=str(WEB_PORT),
+        PORT=str(port),
         WEB_CONCURRENCY=env.get("WEB_CONCURRENCY", "2"),
     )
     env.pop("REDIS_URL", None)  # the embedded default; set BENCH_REDIS_URL to measure with workers
@@ -75,9 +83,9 @@ def _environment(scratch: Path) -> dict[str, str]:
     return env
 
 
-def _procfile_web(env: dict[str, str]) -> list[str]:
+def _procfile_web(env: dict[str, str], root: Path = ROOT) -> list[str]:
     """The Procfile's `web` command with its ${VAR:-default}s filled in from `env`."""
-    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    line = next(line for line in (root / "Procfile").read_text().splitlines() if line.startswith("web:"))
     command = subprocess.run(
         ["bash", "-c", f"printf '%s\\0' {line.removeprefix('web:').strip()}"],
         env=env,
@@ -86,24 +94,29 @@ def _procfile_web(env: dict[str, str]) -> list[str]:
         check=True,
     ).stdout
     words = [word for word in command.split("\0") if word]
-    words[0] = str(ROOT / ".venv" / "bin" / words[0])
+    words[0] = str(root / ".venv" / "bin" / words[0])
     return words
 
 
-def _prepare(env: dict[str, str]) -> str:
+def _prepare(env: dict[str, str], root: Path = ROOT) -> str:
     """Migrate the scratch database, make sure the model is served, and return an API token."""
-    manage = [PYTHON, "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, cwd=ROOT, check=True)
-    subprocess.run([*manage, "ensure_model"], env=env, cwd=ROOT, check=True, capture_output=True)
+    manage = [str(root / ".venv" / "bin" / "python"), "manage.py"]
+    if not env["DATABASE_URL"].startswith("sqlite"):
+        name = env["DATABASE_URL"].rsplit("/", 1)[-1]
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True)  # may exist
+    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, cwd=root, check=True)
+    subprocess.run([*manage, "ensure_model"], env=env, cwd=root, check=True, capture_output=True)
     shell = subprocess.run(
-        [*manage, "shell", "-c", TOKEN_SCRIPT], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+        [*manage, "shell", "-c", TOKEN_SCRIPT], env=env, cwd=root, check=True, capture_output=True, text=True
     )
     return shell.stdout.strip().splitlines()[-1]
 
 
-def _start(stack: ExitStack, command: list[str], env: dict[str, str], log: Path, ready_url: str) -> None:
+def _start(
+    stack: ExitStack, command: list[str], env: dict[str, str], log: Path, ready_url: str, root: Path = ROOT
+) -> None:
     with open(log, "wb") as sink:  # the child keeps its own copy of the descriptor
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=env, cwd=root, stdout=sink, stderr=subprocess.STDOUT)
     stack.callback(process.wait, 30)
     stack.callback(process.terminate)
     for _ in range(240):
@@ -118,9 +131,9 @@ def _start(stack: ExitStack, command: list[str], env: dict[str, str], log: Path,
     sys.exit(f"{shlex.join(command)} never answered {ready_url}")
 
 
-def _targets(token: str, pngs: list[bytes]) -> dict[str, tuple[str, str, dict]]:
+def _targets(token: str, pngs: list[bytes], port: int = WEB_PORT) -> dict[str, tuple[str, str, dict]]:
     """Name -> (method, URL, requests keyword arguments); `{png}` in files is the round's image."""
-    web, seed = f"http://127.0.0.1:{WEB_PORT}", f"http://127.0.0.1:{SEED_PORT}"
+    web, seed = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{SEED_PORT}"
     auth = {"Authorization": f"Token {token}"}
     return {
         "GET /accounts/login/ (plain page)": ("GET", f"{web}/accounts/login/", {}),
@@ -162,9 +175,9 @@ def _measure(targets: dict, pngs: list[bytes], *, rounds: int, warmup: int) -> d
     return samples
 
 
-def _report(samples: dict[str, list[float]], *, rounds: int, database: str) -> None:
+def _report(samples: dict[str, list[float]], *, rounds: int, database: str, title: str = "") -> None:
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    print(f"{rounds} rounds, one request to each per round; {os.cpu_count()} CPUs; db {database}; load {load}")
+    print(f"{title}{rounds} rounds, one request to each per round; {os.cpu_count()} CPUs; db {database}; load {load}")
     print(f"{'':40} {'median':>9} {'p95':>9}")
     medians = {}
     for name, values in samples.items():
@@ -191,6 +204,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300, help="timed rounds (default 300)")
     parser.add_argument("--warmup", type=int, default=30, help="untimed rounds first (default 30)")
     parser.add_argument("--no-seed", action="store_true", help="leave the Flask server out")
+    parser.add_argument("--before", type=Path, help="an older checkout whose server is measured alongside")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-http-") as folder, ExitStack() as stack:
         scratch = Path(folder)
@@ -205,8 +219,34 @@ def main() -> None:
         else:
             seed_command = [PYTHON, "-m", "benchmarks.seed_flask", str(SEED_PORT)]
             _start(stack, seed_command, env, scratch / "seed.log", f"http://127.0.0.1:{SEED_PORT}/ready")
+        if args.before:
+            targets = _before_started(stack, args.before.resolve(), scratch, pngs, targets)
         samples = _measure(targets, pngs, rounds=args.rounds, warmup=args.warmup)
-        _report(samples, rounds=args.rounds, database=env["DATABASE_URL"].split(":")[0])
+        database = env["DATABASE_URL"].split(":")[0]
+        if not args.before:
+            _report(samples, rounds=args.rounds, database=database)
+            return
+        for side in ("before: ", "after: "):
+            seed = {name: values for name, values in samples.items() if "seed" in name}
+            own = {name.removeprefix(side): v for name, v in samples.items() if name.startswith(side)}
+            _report(own | seed, rounds=args.rounds, database=database, title=f"== {side}")
+
+
+def _before_started(stack: ExitStack, before: Path, scratch: Path, pngs: list[bytes], targets: dict) -> dict:
+    """Start the older checkout's server too; return both servers' targets, alternating, and the seed's."""
+    (scratch / "before").mkdir()
+    env = _environment(scratch / "before", port=BEFORE_PORT, database_suffix="_before")
+    token = _prepare(env, before)
+    ready = f"http://127.0.0.1:{BEFORE_PORT}/accounts/login/"
+    _start(stack, _procfile_web(env, before), env, scratch / "before" / "gunicorn.log", ready, before)
+    theirs = _targets(token, pngs, port=BEFORE_PORT)
+    both = {}
+    for name, target in targets.items():
+        if "seed" in name:
+            both[name] = target
+        else:
+            both[f"before: {name}"], both[f"after: {name}"] = theirs[name], target
+    return both
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ import base64
 import binascii
 import re
 
-from django.urls import reverse
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -223,6 +224,24 @@ class CorrectionSerializer(serializers.Serializer):
         return data
 
 
+# An id no row has (the largest a path takes), reversed once and replaced by each submission's id.
+_PLACEHOLDER_ID = 999_999_999_999_999_999
+_PATH_TEMPLATES: dict[tuple, str] = {}
+
+
+def submission_path(view_name: str, submission_id: int) -> str:
+    """`reverse(view_name, kwargs={"submission_id": ...})`, reversed once per URL conf and script prefix.
+
+    A submission's answer names two of its URLs, a list fifty answers' worth; each `reverse` costs tens of µs.
+    """
+    key = (view_name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+    template = _PATH_TEMPLATES.get(key)
+    if template is None:
+        path = reverse(view_name, kwargs={"submission_id": _PLACEHOLDER_ID})
+        template = _PATH_TEMPLATES[key] = path.replace(str(_PLACEHOLDER_ID), "{}")
+    return template.format(int(submission_id))
+
+
 def _float(value) -> float | None:
     return None if value is None else float(value)
 
@@ -273,7 +292,7 @@ class SubmissionSerializer(PreviewSerializer):
     error = PreviewSerializer._declared_fields["error"]
 
     def get_image_url(self, submission: Submission) -> str:
-        path = reverse("api:submission-image", kwargs={"submission_id": submission.pk})
+        path = submission_path("api:submission-image", submission.pk)
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
 

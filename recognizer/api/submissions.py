@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import math
 
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 
 from recognizer import conf
 from recognizer.api.common import BaseApi, Pagination, paginated_response, size_text
 from recognizer.api.errors import RequestTooLarge
+from recognizer.api.parsers import OneImageMultiPartParser
 from recognizer.api.serializers import (
     ImageDataField,
     ImageUploadField,
@@ -25,6 +26,7 @@ from recognizer.api.serializers import (
     SourceField,
     SubmissionSerializer,
     error_responses,
+    submission_path,
 )
 from recognizer.models import Submission
 from recognizer.pictures import original_response
@@ -91,7 +93,7 @@ def _image_body_limit(request, *, images: int) -> int:
 
 
 def _submission_location(request, submission: Submission) -> str:
-    return request.build_absolute_uri(reverse("api:submission-detail", kwargs={"submission_id": submission.pk}))
+    return request.build_absolute_uri(submission_path("api:submission-detail", submission.pk))
 
 
 class SubmissionListApi(BaseApi):
@@ -146,6 +148,9 @@ class SubmissionListApi(BaseApi):
 
 
 class SubmissionCreateApi(BaseApi):
+    # DRF's parsers, with the short path for a multipart body of one image (recognizer/api/parsers.py).
+    parser_classes = [JSONParser, FormParser, OneImageMultiPartParser]
+
     class SubmissionUploadSerializer(serializers.Serializer):
         image = ImageUploadField(help_text="PNG, JPEG, WebP, GIF (first frame), BMP or TIFF.")
         source = SourceField()

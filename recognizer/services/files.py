@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from django.core.files.storage import Storage, default_storage
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
@@ -19,6 +21,60 @@ logger = logging.getLogger(__name__)
 # Files under these folders belong to a row; anything else in storage is left alone.
 OWNED_FOLDERS = ("submissions", "models")
 SWEEP_CHUNK = 500
+
+
+# The flags FileSystemStorage creates a file with: never over an existing one.
+CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def file_write(*, file: FieldFile, name: str, data: bytes) -> None:
+    """Write `data` as the new file of `file` (unsaved): the field's upload path from `name`, written once.
+
+    On a plain FileSystemStorage the file is created directly, which spares a
+    prediction the storage's name search, lock and chunking (a tenth of a
+    millisecond); the name, the bytes and the permissions are the same. On a
+    name already taken, or any other storage, the storage writes it.
+    """
+    storage = file.storage
+    # `__class__`, not type(): default_storage is a proxy of the configured storage.
+    if storage.__class__ is not FileSystemStorage or storage.directory_permissions_mode is not None:
+        file.save(name, ContentFile(data), save=False)
+        return
+    stored = file.field.generate_filename(file.instance, name)
+    path = storage.path(stored)
+    try:
+        descriptor = _file_create(path)
+    except FileExistsError:  # a random name taken: astronomically rare, and the storage picks another
+        file.save(name, ContentFile(data), save=False)
+        return
+    try:
+        _file_fill(descriptor, data, mode=storage.file_permissions_mode)
+    except BaseException:
+        os.unlink(path)  # never half a file under a name
+        raise
+    storage._ensure_location_group_id(path)  # as the storage does: the file takes the media folder's group
+    file.name = stored
+    setattr(file.instance, file.field.attname, stored)
+    file._committed = True
+
+
+def _file_fill(descriptor: int, data: bytes, *, mode: int | None) -> None:
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view) :]
+        if mode is not None:  # FILE_UPLOAD_PERMISSIONS, 0o644 unless set otherwise
+            os.fchmod(descriptor, mode)
+    finally:
+        os.close(descriptor)
+
+
+def _file_create(path: str) -> int:
+    try:
+        return os.open(path, CREATE_FLAGS, 0o666)
+    except FileNotFoundError:  # the day's folder does not exist yet
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return os.open(path, CREATE_FLAGS, 0o666)
 
 
 @contextlib.contextmanager

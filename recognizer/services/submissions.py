@@ -11,15 +11,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.models import signals as model_signals
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from recognizer import conf, dispatch, metrics, wake
 from recognizer.models import ModelVersion, Submission, SubmissionDigit
 from recognizer.selectors.submissions import submissions_stale_pending
-from recognizer.services.files import files_removed_on_error
+from recognizer.services.files import file_write, files_removed_on_error
 from recognizer.services.intake import PreparedImage, image_prepare, number_prepare
 from recognizer.services.model_versions import model_version_ensure_active_cached
 from training.preprocessing import ImageRejected, bytes_to_pixels, pixels_to_bytes
@@ -46,6 +47,8 @@ PREDICTION_FIELDS = (
     "updated_at",
     "error",
 )
+# The INSERT of a submission per database (`_submission_insert`).
+_INSERT_STATEMENTS: dict[tuple, tuple[str, tuple]] = {}
 DIGIT_PREDICTION_FIELDS = ["predicted_digit", "confidence", "probabilities", "is_digit", "reason"]
 
 
@@ -172,9 +175,9 @@ def _submissions_store(built: list[tuple[Submission, PreparedImage]]) -> list[Su
     submissions = [submission for submission, _image in built]
     with files_removed_on_error([s.image for s in submissions]), transaction.atomic():
         for submission, image in built:
-            submission.image.save(f"{submission.kind}.{image.extension}", ContentFile(image.data), save=False)
+            file_write(file=submission.image, name=f"{submission.kind}.{image.extension}", data=image.data)
         if len(submissions) == 1:
-            submissions[0].save(force_insert=True)
+            _submission_insert(submissions[0])
         else:
             Submission.objects.bulk_create(submissions)
         rows = [row for submission in submissions for row in _digit_rows_owned(submission)]
@@ -185,6 +188,48 @@ def _submissions_store(built: list[tuple[Submission, PreparedImage]]) -> list[Su
             transaction.on_commit(lambda: dispatch.predictions_dispatch(submission_ids=pending))
     metrics.predictions_record(submissions=[s for s in submissions if s.status == Submission.Status.DONE])
     return submissions
+
+
+def _submission_insert(submission: Submission) -> None:
+    """`submission.save(force_insert=True)`: the same INSERT, with its statement compiled once per database.
+
+    Compiling the statement (columns, placeholders, RETURNING) took about a
+    fifth of a millisecond per prediction and never changes; the values are
+    still prepared by each field as `save` prepares them. Should anything
+    listen to a submission's save signals, it is saved the usual way.
+    """
+    meta = Submission._meta
+    listened = model_signals.pre_save.has_listeners(Submission) or model_signals.post_save.has_listeners(Submission)
+    if listened or submission.pk is not None or meta.db_returning_fields != [meta.pk]:
+        submission.save(force_insert=True)
+        return
+    using = router.db_for_write(Submission, instance=submission)
+    connection = connections[using]
+    submission._prepare_related_fields_for_save(operation_name="save")
+    fields = [field for field in meta.local_concrete_fields if field not in meta.pk_fields and not field.generated]
+    values = [field.pre_save(submission, True) for field in fields]
+    statement, returning_params = _insert_statement(connection, fields, submission)
+    params = [field.get_db_prep_save(value, connection=connection) for field, value in zip(fields, values, strict=True)]
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        if connection.features.can_return_columns_from_insert:
+            (submission.pk,) = connection.ops.fetch_returned_insert_columns(cursor, returning_params)
+        else:
+            submission.pk = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
+    submission._state.adding, submission._state.db = False, using
+
+
+def _insert_statement(connection, fields: list, submission: Submission) -> tuple[str, tuple]:
+    """The INSERT Django compiles for a submission on this database, and its RETURNING parameters."""
+    key = (connection.alias, connection.vendor, tuple(field.attname for field in fields))
+    if key not in _INSERT_STATEMENTS:
+        query = InsertQuery(Submission)
+        query.insert_values(fields, [submission])
+        compiler = query.get_compiler(connection=connection)
+        compiler.returning_fields = Submission._meta.db_returning_fields
+        ((statement, _params),) = compiler.as_sql()
+        _INSERT_STATEMENTS[key] = statement, compiler.returning_params
+    return _INSERT_STATEMENTS[key]
 
 
 def _digit_rows_owned(submission: Submission) -> list[SubmissionDigit]:

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -47,3 +49,15 @@ def test_anonymous_callers_are_throttled_per_address(tiny_rates):
     assert_error(response, 429, "throttled")
     assert int(response["Retry-After"]) > 0
     assert there.post(TOKEN_URL, guess, format="json").status_code == 400
+
+
+def test_a_history_stored_by_drfs_own_throttle_still_counts(api, user, tiny_rates):
+    # A process of the previous release, sharing the cache, stored the times as a list.
+    now = time.time()
+    cache.set(f"throttle_user_{user.pk}", [now - 1, now - 2], 60)
+
+    assert api.get(SUBMISSIONS).status_code == 200
+    response = api.get(SUBMISSIONS)
+
+    assert_error(response, 429, "throttled")
+    assert list(cache.get(f"throttle_user_{user.pk}"))[1:] == [now - 1, now - 2]

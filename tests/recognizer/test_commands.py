@@ -125,7 +125,7 @@ def test_evaluate_model_measures_the_versions_honest_answers(active_version, tmp
     text = out.getvalue()
     assert "mnist_test_flagged" in text
     report = json.loads(text[text.index("{\n") :])
-    assert set(report) == {"digits", "non_digits", "several", "calibration"}
+    assert set(report) == {"digits", "font_digits", "non_digits", "several", "calibration"}
     assert report["calibration"]["temperature"] == pytest.approx(active_version.temperature)
     assert (tmp_path / f"evaluation-v{active_version.number}.json").exists()
 

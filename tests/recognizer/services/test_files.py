@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 
 from recognizer.models import ModelVersion, Submission
-from recognizer.services.files import files_sweep_orphans
+from recognizer.services.files import file_write, files_sweep_orphans
 from recognizer.services.model_versions import model_version_register
 from recognizer.services.submissions import submission_batch_create, submission_create
 from tests.images import digit_png
@@ -71,3 +73,33 @@ def test_the_sweep_leaves_files_outside_the_rows_folders_alone(media):
 
     assert files_sweep_orphans(older_than=timedelta(0)) == []
     assert _stored(media) == ["notes.txt"]
+
+
+def test_a_file_is_written_once_under_the_fields_name_as_the_storage_writes_it(media):
+    created_at = timezone.now()
+    written, saved = Submission(created_at=created_at), Submission(created_at=created_at)
+
+    file_write(file=written.image, name="digit.png", data=b"picture")
+    saved.image.save("digit.png", ContentFile(b"picture"), save=False)
+
+    for submission in (written, saved):
+        path = media / submission.image.name
+        assert submission.image.name.startswith(f"submissions/{created_at:%Y/%m/%d}/")
+        assert submission.image.name.endswith(".png")
+        assert path.read_bytes() == b"picture"
+    assert (media / written.image.name).stat().st_mode == (media / saved.image.name).stat().st_mode
+    assert written.image.name != saved.image.name
+
+
+def test_a_file_that_cannot_be_written_leaves_nothing(media, monkeypatch):
+    def disk_full(descriptor, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("recognizer.services.files.os.write", disk_full)
+    submission = Submission(created_at=timezone.now())
+
+    with pytest.raises(OSError, match="No space"):
+        file_write(file=submission.image, name="digit.png", data=b"picture")
+
+    assert _stored(media) == []
+    assert not submission.image

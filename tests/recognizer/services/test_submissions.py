@@ -353,3 +353,44 @@ def test_deleting_a_number_deletes_its_digits(user, active_version):
     submission = submission_create(owner=user, image=number_png("58"), source="api", kind="number")
     submission_delete(submission=submission)
     assert SubmissionDigit.objects.count() == 0
+
+
+def test_a_new_submission_is_inserted_as_save_would_insert_it(user, active_version):
+    from django.db.models.signals import post_save
+
+    from recognizer.services import submissions as service
+
+    original = service._submission_build(owner=user, data=digit_png(0), source="canvas")[0]
+    service._submissions_predict_unsaved([(original, None)])
+    original.image.name = "submissions/2026/12/03/same.png"
+    fields = [field.attname for field in Submission._meta.concrete_fields if not field.primary_key]
+
+    def built() -> Submission:
+        return Submission(**{name: getattr(original, name) for name in fields})
+
+    saved, inserted = built(), built()
+    saved.save(force_insert=True)
+    with CaptureQueriesContext(connection) as queries:
+        service._submission_insert(inserted)
+
+    assert len(queries) == 1 and queries[0]["sql"].startswith('INSERT INTO "recognizer_submission"')
+    assert inserted.pk == saved.pk + 1 and not inserted._state.adding and inserted._state.db == "default"
+    columns = [name for name in fields if name != "updated_at"]  # auto_now: the time of each save
+    rows = {row["id"]: row for row in Submission.objects.filter(pk__in=[saved.pk, inserted.pk]).values("id", *columns)}
+    assert {k: v for k, v in rows[inserted.pk].items() if k != "id"} == {
+        k: v for k, v in rows[saved.pk].items() if k != "id"
+    }
+
+    # Should something listen to a submission's save, it hears of this one too.
+    heard = []
+
+    def listener(sender, instance, created, **kwargs):
+        heard.append((instance, created))
+
+    post_save.connect(listener, sender=Submission)
+    try:
+        listened = built()
+        service._submission_insert(listened)
+    finally:
+        post_save.disconnect(listener, sender=Submission)
+    assert heard == [(listened, True)]
